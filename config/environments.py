@@ -1,0 +1,118 @@
+"""The environments, as data. Everything that differs between dev, staging and prod is here.
+
+``prod`` reproduces the reference deployment (../shared/reference/aws-production-deployment.md);
+``dev`` and ``staging`` are the same shape, smaller. ``local`` is ``prod`` pointed at the local AWS
+emulator; the few resources the emulator cannot create are switched off in ``EmulatorConfig``.
+Values marked OPERATOR are account-specific: set them before the first real deployment.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import replace
+
+from config.model import (
+    AuthConfig,
+    CacheConfig,
+    DatabaseConfig,
+    DomainConfig,
+    EmulatorConfig,
+    EnvironmentConfig,
+    NetworkConfig,
+    OperationsConfig,
+    ServiceConfig,
+    StateBackendConfig,
+    StorageConfig,
+)
+
+EMULATOR_ENDPOINT_VARIABLE = "AJUDA_EMULATOR_ENDPOINT"
+DEFAULT_EMULATOR_ENDPOINT = "http://127.0.0.1:5000"
+
+# OPERATOR: one state bucket and lock table per AWS account, created by the `bootstrap` stack.
+_ACCOUNT_STATE = StateBackendConfig(bucket="ajuda-digital-terraform-state", lock_table="ajuda-digital-terraform-locks")
+# OPERATOR: the Google OAuth client (Google Cloud Console -> APIs & Services -> Credentials).
+_GOOGLE_CLIENT_ID = "000000000000-ajudadigitaloauthclient.apps.googleusercontent.com"
+
+
+def _network(second_octet: int, nat_gateway_per_az: bool) -> NetworkConfig:
+    base = f"10.{second_octet}"
+    return NetworkConfig(
+        vpc_cidr=f"{base}.0.0/16",
+        public_subnet_cidrs=(f"{base}.0.0/24", f"{base}.1.0/24"),
+        app_subnet_cidrs=(f"{base}.10.0/23", f"{base}.12.0/23"),
+        database_subnet_cidrs=(f"{base}.20.0/24", f"{base}.21.0/24"),
+        nat_gateway_per_az=nat_gateway_per_az,
+    )
+
+
+PROD = EnvironmentConfig(
+    name="prod",
+    region="us-east-1",
+    network=_network(10, nat_gateway_per_az=True),
+    service=ServiceConfig(desired_count=2, min_count=2, max_count=6, log_retention_days=365),
+    database=DatabaseConfig(instance_class="db.r7g.large", multi_az=True, allocated_storage_gb=200, iops=3000),
+    storage=StorageConfig(documents_bucket_name="openwebui-ajudadigital"),
+    cache=CacheConfig(node_type="cache.t4g.small", num_cache_clusters=2),
+    auth=AuthConfig(google_oauth=True, google_client_id=_GOOGLE_CLIENT_ID),
+    # OPERATOR: the public name and its Route 53 hosted zone.
+    domain=DomainConfig(name="chat.ajudadigital.tl", hosted_zone_id="Z0AJUDADIGITALPROD"),
+    state=_ACCOUNT_STATE,
+    operations=OperationsConfig(alarm_email="ops@ajudadigital.tl"),
+)
+
+_SMALL_DATABASE = DatabaseConfig(
+    instance_class="db.t4g.medium",
+    multi_az=False,
+    allocated_storage_gb=50,
+    max_allocated_storage_gb=100,
+    backup_retention_days=3,
+    deletion_protection=False,
+    final_snapshot=False,
+    performance_insights=False,
+    monitoring_interval_seconds=0,
+    pool_size=5,
+    pool_max_overflow=5,
+)
+
+STAGING = replace(
+    PROD,
+    name="staging",
+    network=_network(20, nat_gateway_per_az=False),
+    service=ServiceConfig(desired_count=1, min_count=1, max_count=2, use_fargate_spot=True, log_retention_days=30),
+    database=_SMALL_DATABASE,
+    storage=StorageConfig(documents_bucket_name="openwebui-ajudadigital-staging", force_destroy=True),
+    cache=CacheConfig(node_type="cache.t4g.micro", num_cache_clusters=1),
+    domain=DomainConfig(name="staging.chat.ajudadigital.tl", hosted_zone_id="Z0AJUDADIGITALPROD"),
+    operations=OperationsConfig(alarm_email="ops@ajudadigital.tl", waf=True, deletion_protection=False),
+)
+
+DEV = replace(
+    STAGING,
+    name="dev",
+    network=_network(30, nat_gateway_per_az=False),
+    service=ServiceConfig(desired_count=1, min_count=1, max_count=2, use_fargate_spot=True, log_retention_days=14),
+    storage=StorageConfig(documents_bucket_name="openwebui-ajudadigital-dev", force_destroy=True),
+    domain=DomainConfig(name="dev.chat.ajudadigital.tl", hosted_zone_id="Z0AJUDADIGITALPROD"),
+    operations=OperationsConfig(alarm_email=None, waf=False, deletion_protection=False),
+)
+
+
+def _local() -> EnvironmentConfig:
+    """``prod``'s shape against the emulator: the same resources, minus the listed exceptions."""
+    endpoint = os.environ.get(EMULATOR_ENDPOINT_VARIABLE, DEFAULT_EMULATOR_ENDPOINT)
+    return replace(
+        PROD,
+        name="local",
+        database=replace(PROD.database, deletion_protection=False, final_snapshot=False),
+        storage=StorageConfig(documents_bucket_name="openwebui-ajudadigital-local", force_destroy=True),
+        # Google cannot call back into an emulator, and there is no DNS to validate a certificate.
+        auth=AuthConfig(google_oauth=False, email_signup=True),
+        state=StateBackendConfig(bucket="ajuda-digital-local-state", lock_table="ajuda-digital-local-locks"),
+        operations=replace(PROD.operations, deletion_protection=False),
+        emulator=EmulatorConfig(endpoint=endpoint),
+        database_stack=False,
+    )
+
+
+def all_environments() -> dict[str, EnvironmentConfig]:
+    return {env.name: env for env in (DEV, STAGING, PROD, _local())}

@@ -1,0 +1,381 @@
+"""Typed model of one deployment environment, and its validation.
+
+Plain Python data only: this module must never import cdktf or ``modules`` so that configuration
+loads and validates in milliseconds, before any Terraform file is written. Every error names the
+setting it is about (``prod.database.instance_class: ...``).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from dataclasses import dataclass, field, fields, is_dataclass
+from typing import Optional
+
+from config import catalog
+
+
+class ConfigError(ValueError):
+    """A configuration value AWS or Terraform would reject, reported before synthesis."""
+
+
+@dataclass(frozen=True)
+class NetworkConfig:
+    """VPC over two availability zones with three tiers of subnets."""
+
+    vpc_cidr: str
+    public_subnet_cidrs: tuple[str, ...]  # ALB and NAT gateways
+    app_subnet_cidrs: tuple[str, ...]  # ECS tasks, Redis
+    database_subnet_cidrs: tuple[str, ...]  # RDS only
+    availability_zone_suffixes: tuple[str, ...] = ("a", "b")
+    # One NAT gateway per AZ survives an AZ outage; a single one halves the fixed cost.
+    nat_gateway_per_az: bool = True
+    flow_logs: bool = True
+    flow_log_retention_days: int = 90
+
+
+@dataclass(frozen=True)
+class ServiceConfig:
+    """The Open WebUI ECS Fargate service."""
+
+    cluster_name: str = "open-webui-cluster"
+    service_name: str = "open-webui-service"
+    cpu: int = 1024
+    memory: int = 2048
+    container_port: int = 8080
+    desired_count: int = 2
+    min_count: int = 2
+    max_count: int = 4
+    use_fargate_spot: bool = False
+    # Open WebUI imports its ML stack and loads the embedding model before /health answers;
+    # measured cold starts are 60-120 s on 1 vCPU, so give the ALB health check 3x headroom.
+    health_check_grace_period_seconds: int = 300
+    log_group_name: str = "/ecs/open-webui"
+    log_retention_days: int = 90
+    image_repository_name: str = "ajuda-digital"
+    image_tag: str = "v0.12.4"
+    enable_execute_command: bool = False
+    cpu_target_percent: int = 60
+    requests_per_target: int = 1000
+
+
+@dataclass(frozen=True)
+class DatabaseConfig:
+    """RDS PostgreSQL: the application database and the pgvector store in one."""
+
+    engine_version: str = "16.10"
+    instance_class: str = "db.r7g.large"
+    multi_az: bool = True
+    allocated_storage_gb: int = 200
+    max_allocated_storage_gb: int = 500
+    iops: int = 3000
+    database_name: str = "openwebui"
+    master_username: str = "ajuda_admin"
+    app_username: str = "openwebui_app"
+    backup_retention_days: int = 14
+    deletion_protection: bool = True
+    final_snapshot: bool = True
+    performance_insights: bool = True
+    monitoring_interval_seconds: int = 60
+    # Open WebUI's SQLAlchemy pool per task (DATABASE_POOL_SIZE / DATABASE_POOL_MAX_OVERFLOW).
+    pool_size: int = 10
+    pool_max_overflow: int = 10
+
+
+@dataclass(frozen=True)
+class StorageConfig:
+    """S3 bucket for uploaded documents and files."""
+
+    documents_bucket_name: str
+    force_destroy: bool = False
+    noncurrent_version_expiration_days: int = 90
+
+
+@dataclass(frozen=True)
+class CacheConfig:
+    """ElastiCache (Valkey) for Open WebUI's websocket manager and shared app state."""
+
+    node_type: str = "cache.t4g.small"
+    engine_version: str = "8.0"
+    num_cache_clusters: int = 2
+
+
+@dataclass(frozen=True)
+class AuthConfig:
+    """Google OAuth plus email/password login."""
+
+    google_oauth: bool = True
+    google_client_id: Optional[str] = None
+    email_signup: bool = False
+    default_user_role: str = "pending"
+
+
+@dataclass(frozen=True)
+class DomainConfig:
+    """Public name of the site; without one the ALB serves plain HTTP on its own DNS name."""
+
+    name: Optional[str] = None
+    # Route 53 zone in which the ACM DNS-validation records are created.
+    hosted_zone_id: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class StateBackendConfig:
+    """Where Terraform keeps state (S3) and takes its lock (DynamoDB)."""
+
+    bucket: str
+    lock_table: str
+    region: str = "us-east-1"
+    key_prefix: str = "ajuda-digital"
+
+
+@dataclass(frozen=True)
+class EmulatorConfig:
+    """Points every AWS API call (provider and backend) at a local emulator.
+
+    Each flag switches off one resource the emulator cannot create; nothing else changes.
+    """
+
+    endpoint: str
+    waf: bool = False  # moto's WAFv2 lacks AWS managed rule groups
+    certificate: bool = False  # no DNS to validate an ACM certificate against
+
+
+@dataclass(frozen=True)
+class OperationsConfig:
+    """Alarms, their notification target, and edge protection."""
+
+    alarm_email: Optional[str] = None
+    waf: bool = True
+    waf_rate_limit_per_5_minutes: int = 2000
+    # Load balancer deletion protection (the database has its own switch).
+    deletion_protection: bool = True
+
+
+@dataclass(frozen=True)
+class EnvironmentConfig:
+    name: str
+    region: str
+    network: NetworkConfig
+    service: ServiceConfig
+    database: DatabaseConfig
+    storage: StorageConfig
+    cache: CacheConfig
+    auth: AuthConfig
+    domain: DomainConfig
+    state: StateBackendConfig
+    operations: OperationsConfig = field(default_factory=OperationsConfig)
+    emulator: Optional[EmulatorConfig] = None
+    # Environments whose database stack (postgresql provider) is synthesized.
+    database_stack: bool = True
+
+    @property
+    def stack_name(self) -> str:
+        return f"ajuda-{self.name}"
+
+    @property
+    def https(self) -> bool:
+        return self.domain.name is not None and (self.emulator is None or self.emulator.certificate)
+
+    @property
+    def waf_enabled(self) -> bool:
+        return self.operations.waf and (self.emulator is None or self.emulator.waf)
+
+
+# --- validation -------------------------------------------------------------------------------
+
+_ENV_NAME = re.compile(r"^[a-z][a-z0-9-]{1,15}$")
+_REGION = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
+_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+_PG_IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+_IMAGE_TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+_FLOATING_TAGS = {"latest", "main", "master", "dev", "nightly"}
+_DOMAIN = re.compile(r"^(?=.{4,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_GOOGLE_CLIENT_ID = re.compile(r"^[0-9]+-[a-z0-9]+\.apps\.googleusercontent\.com$")
+_LOG_RETENTION_DAYS = {1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653}
+
+
+class _Errors:
+    def __init__(self) -> None:
+        self.messages: list[str] = []
+
+    def check(self, ok: bool, setting: str, message: str) -> bool:
+        if not ok:
+            self.messages.append(f"{setting}: {message}")
+        return ok
+
+
+def _network(cidr: str, setting: str, errors: _Errors) -> Optional[ipaddress.IPv4Network]:
+    try:
+        net = ipaddress.ip_network(cidr, strict=True)
+    except (ValueError, TypeError) as exc:
+        errors.check(False, setting, f"{cidr!r} is not a valid CIDR block ({exc})")
+        return None
+    if not errors.check(isinstance(net, ipaddress.IPv4Network), setting, f"{cidr!r} must be IPv4"):
+        return None
+    return net  # type: ignore[return-value]
+
+
+def _validate_network(p: str, n: NetworkConfig, errors: _Errors) -> None:
+    vpc = _network(n.vpc_cidr, f"{p}.vpc_cidr", errors)
+    if vpc is not None:
+        errors.check(16 <= vpc.prefixlen <= 24, f"{p}.vpc_cidr", f"{n.vpc_cidr} must be between /16 and /24 (AWS VPC limits)")
+    zones = len(n.availability_zone_suffixes)
+    errors.check(zones == 2, f"{p}.availability_zone_suffixes", f"exactly two availability zones are required, got {zones}")
+    errors.check(len(set(n.availability_zone_suffixes)) == zones, f"{p}.availability_zone_suffixes", "zones must differ")
+    subnets: list[tuple[str, ipaddress.IPv4Network]] = []
+    for tier in ("public_subnet_cidrs", "app_subnet_cidrs", "database_subnet_cidrs"):
+        cidrs = getattr(n, tier)
+        errors.check(len(cidrs) == zones, f"{p}.{tier}", f"needs one subnet per availability zone ({zones}), got {len(cidrs)}")
+        for i, cidr in enumerate(cidrs):
+            setting = f"{p}.{tier}[{i}]"
+            net = _network(cidr, setting, errors)
+            if net is None:
+                continue
+            if vpc is not None and not net.subnet_of(vpc):
+                errors.check(False, setting, f"{cidr} does not fit inside the VPC {n.vpc_cidr}")
+            errors.check(net.prefixlen <= 28, setting, f"{cidr} is smaller than /28, the smallest subnet AWS allows")
+            for other_setting, other in subnets:
+                errors.check(not net.overlaps(other), setting, f"{cidr} overlaps {other_setting} ({other})")
+            subnets.append((setting, net))
+    errors.check(n.flow_log_retention_days in _LOG_RETENTION_DAYS, f"{p}.flow_log_retention_days",
+                 f"{n.flow_log_retention_days} is not a CloudWatch Logs retention value")
+
+
+def _validate_service(p: str, s: ServiceConfig, errors: _Errors) -> None:
+    allowed = catalog.FARGATE_MEMORY_BY_CPU.get(s.cpu)
+    if errors.check(allowed is not None, f"{p}.cpu", f"{s.cpu} is not a Fargate CPU size (one of {sorted(catalog.FARGATE_MEMORY_BY_CPU)})"):
+        errors.check(s.memory in allowed, f"{p}.memory",
+                     f"{s.memory} MiB is not accepted by Fargate with cpu={s.cpu} (allowed: {allowed[0]}..{allowed[-1]} in steps of {allowed[1] - allowed[0]})")
+    errors.check(1 <= s.container_port <= 65535, f"{p}.container_port", f"{s.container_port} is not a TCP port")
+    errors.check(s.desired_count >= 1, f"{p}.desired_count", f"must be at least 1, got {s.desired_count}")
+    errors.check(1 <= s.min_count <= s.desired_count <= s.max_count, f"{p}.min_count",
+                 f"need 1 <= min_count ({s.min_count}) <= desired_count ({s.desired_count}) <= max_count ({s.max_count})")
+    errors.check(0 <= s.health_check_grace_period_seconds <= 2_147_483_647, f"{p}.health_check_grace_period_seconds", "out of range")
+    errors.check(s.log_group_name.startswith("/"), f"{p}.log_group_name", "must start with '/'")
+    errors.check(s.log_retention_days in _LOG_RETENTION_DAYS, f"{p}.log_retention_days",
+                 f"{s.log_retention_days} is not a CloudWatch Logs retention value")
+    errors.check(re.fullmatch(r"[a-z0-9]+([._/-][a-z0-9]+)*", s.image_repository_name) is not None,
+                 f"{p}.image_repository_name", f"{s.image_repository_name!r} is not a valid ECR repository name")
+    tag_ok = _IMAGE_TAG.fullmatch(s.image_tag) is not None and s.image_tag not in _FLOATING_TAGS
+    errors.check(tag_ok, f"{p}.image_tag", f"{s.image_tag!r} must be an immutable release tag (not latest/main, not empty)")
+    errors.check(10 <= s.cpu_target_percent <= 90, f"{p}.cpu_target_percent", "must be between 10 and 90")
+    errors.check(s.requests_per_target >= 1, f"{p}.requests_per_target", "must be positive")
+
+
+def _validate_database(p: str, d: DatabaseConfig, errors: _Errors) -> None:
+    errors.check(re.fullmatch(r"16\.\d+", d.engine_version) is not None, f"{p}.engine_version",
+                 f"{d.engine_version!r} is not a PostgreSQL 16 minor version (e.g. 16.10); the parameter group family is postgres16")
+    errors.check(d.instance_class in catalog.RDS_INSTANCE_MEMORY_GIB, f"{p}.instance_class",
+                 f"{d.instance_class!r} is not a known RDS instance class (known: {', '.join(sorted(catalog.RDS_INSTANCE_MEMORY_GIB))})")
+    errors.check(20 <= d.allocated_storage_gb <= 65536, f"{p}.allocated_storage_gb", "gp3 storage must be 20..65536 GB")
+    errors.check(d.max_allocated_storage_gb >= d.allocated_storage_gb, f"{p}.max_allocated_storage_gb",
+                 "must be at least allocated_storage_gb")
+    # RDS PostgreSQL gp3 below 400 GB has a fixed 3,000 IOPS baseline and rejects an explicit value.
+    if d.allocated_storage_gb < catalog.GP3_PROVISIONED_THRESHOLD_GB:
+        errors.check(d.iops == catalog.GP3_BASELINE_IOPS, f"{p}.iops",
+                     f"gp3 volumes under {catalog.GP3_PROVISIONED_THRESHOLD_GB} GB have a fixed {catalog.GP3_BASELINE_IOPS} IOPS; got {d.iops}")
+    else:
+        errors.check(12000 <= d.iops <= 64000, f"{p}.iops", "gp3 volumes of 400 GB and more take 12000..64000 IOPS")
+    for name in ("database_name", "master_username", "app_username"):
+        value = getattr(d, name)
+        errors.check(_PG_IDENTIFIER.fullmatch(value) is not None, f"{p}.{name}",
+                     f"{value!r} must be a lower-case PostgreSQL identifier")
+    errors.check(d.master_username not in catalog.RDS_RESERVED_USERNAMES, f"{p}.master_username",
+                 f"{d.master_username!r} is reserved by RDS")
+    errors.check(d.app_username != d.master_username, f"{p}.app_username", "the app must not use the master role")
+    errors.check(1 <= d.backup_retention_days <= 35, f"{p}.backup_retention_days", "must be 1..35 days")
+    errors.check(d.monitoring_interval_seconds in (0, 1, 5, 10, 15, 30, 60), f"{p}.monitoring_interval_seconds",
+                 "must be one of 0, 1, 5, 10, 15, 30, 60")
+    errors.check(d.pool_size >= 1 and d.pool_max_overflow >= 0, f"{p}.pool_size", "pool_size >= 1 and pool_max_overflow >= 0")
+
+
+def bucket_name_problem(name: str) -> Optional[str]:
+    """Why S3 would reject ``name`` as a general purpose bucket name, or None."""
+    if not _BUCKET.fullmatch(name or ""):
+        return "must be 3-63 characters of lower-case letters, digits, dots and hyphens, starting and ending with a letter or digit"
+    if ".." in name or ".-" in name or "-." in name:
+        return "must not contain '..', '.-' or '-.'"
+    if re.fullmatch(r"\d+\.\d+\.\d+\.\d+", name):
+        return "must not look like an IP address"
+    if name.startswith(("xn--", "sthree-", "amzn-s3-demo-")) or name.endswith(("-s3alias", "--ol-s3", ".mrap", "--x-s3")):
+        return "uses a prefix or suffix S3 reserves"
+    return None
+
+
+def _validate_bucket(setting: str, name: str, errors: _Errors) -> None:
+    problem = bucket_name_problem(name)
+    errors.check(problem is None, setting, f"{name!r} {problem}")
+
+
+def _validate_auth(p: str, env: EnvironmentConfig, errors: _Errors) -> None:
+    a = env.auth
+    if a.google_oauth:
+        if errors.check(bool(a.google_client_id), f"{p}.google_client_id", "is required when google_oauth is on"):
+            errors.check(_GOOGLE_CLIENT_ID.fullmatch(a.google_client_id or "") is not None, f"{p}.google_client_id",
+                         f"{a.google_client_id!r} does not look like a Google OAuth client id (NNN-xxx.apps.googleusercontent.com)")
+        # Google refuses plain-HTTP redirect URIs for anything but localhost.
+        errors.check(env.https, f"{p}.google_oauth",
+                     "needs HTTPS: set domain.name (and domain.hosted_zone_id) or turn google_oauth off")
+    errors.check(a.default_user_role in ("pending", "user"), f"{p}.default_user_role", "must be 'pending' or 'user'")
+
+
+def _validate_environment(env: EnvironmentConfig) -> list[str]:
+    errors = _Errors()
+    p = env.name
+    errors.check(_ENV_NAME.fullmatch(env.name) is not None, f"{p}.name", "must be a short lower-case name")
+    errors.check(_REGION.fullmatch(env.region) is not None, f"{p}.region", f"{env.region!r} is not an AWS region name")
+    _validate_network(f"{p}.network", env.network, errors)
+    _validate_service(f"{p}.service", env.service, errors)
+    _validate_database(f"{p}.database", env.database, errors)
+    _validate_bucket(f"{p}.storage.documents_bucket_name", env.storage.documents_bucket_name, errors)
+    errors.check(env.cache.node_type in catalog.ELASTICACHE_NODE_TYPES, f"{p}.cache.node_type",
+                 f"{env.cache.node_type!r} is not a known ElastiCache node type")
+    errors.check(1 <= env.cache.num_cache_clusters <= 6, f"{p}.cache.num_cache_clusters", "must be 1..6")
+    _validate_auth(f"{p}.auth", env, errors)
+    if env.domain.name is not None:
+        errors.check(_DOMAIN.fullmatch(env.domain.name) is not None, f"{p}.domain.name", f"{env.domain.name!r} is not a DNS name")
+        errors.check(env.emulator is not None or bool(env.domain.hosted_zone_id), f"{p}.domain.hosted_zone_id",
+                     "is required with domain.name (the ACM certificate is validated through Route 53)")
+    _validate_bucket(f"{p}.state.bucket", env.state.bucket, errors)
+    errors.check(re.fullmatch(r"[A-Za-z0-9_.-]{3,255}", env.state.lock_table) is not None, f"{p}.state.lock_table",
+                 f"{env.state.lock_table!r} is not a DynamoDB table name")
+    ops = env.operations
+    errors.check(ops.alarm_email is None or _EMAIL.fullmatch(ops.alarm_email) is not None, f"{p}.operations.alarm_email",
+                 f"{ops.alarm_email!r} is not an e-mail address")
+    errors.check(100 <= ops.waf_rate_limit_per_5_minutes <= 2_000_000_000, f"{p}.operations.waf_rate_limit_per_5_minutes",
+                 "WAF rate limits must be at least 100")
+    if env.emulator is not None:
+        errors.check(re.fullmatch(r"https?://(127\.\d+\.\d+\.\d+|localhost|\[::1\]):\d+", env.emulator.endpoint) is not None,
+                     f"{p}.emulator.endpoint", f"{env.emulator.endpoint!r} must be a loopback http(s)://host:port")
+    return errors.messages
+
+
+def _check_types(obj: object, path: str, errors: list[str]) -> None:
+    """Reject values of the wrong type (e.g. a string where a count belongs) with the setting's name."""
+    for f in fields(obj):  # type: ignore[arg-type]
+        value = getattr(obj, f.name)
+        setting = f"{path}.{f.name}"
+        if is_dataclass(value):
+            _check_types(value, setting, errors)
+            continue
+        expected = f.type if isinstance(f.type, str) else getattr(f.type, "__name__", "")
+        if expected == "int" and (not isinstance(value, int) or isinstance(value, bool)):
+            errors.append(f"{setting}: expected a whole number, got {value!r}")
+        elif expected == "bool" and not isinstance(value, bool):
+            errors.append(f"{setting}: expected true/false, got {value!r}")
+        elif expected == "str" and not isinstance(value, str):
+            errors.append(f"{setting}: expected text, got {value!r}")
+        elif expected.startswith("tuple") and not isinstance(value, tuple):
+            errors.append(f"{setting}: expected a tuple, got {value!r}")
+
+
+def validate(env: EnvironmentConfig) -> EnvironmentConfig:
+    """Return ``env`` unchanged or raise one ConfigError listing every problem found."""
+    type_errors: list[str] = []
+    _check_types(env, env.name, type_errors)
+    messages = type_errors or _validate_environment(env)
+    if messages:
+        raise ConfigError("invalid configuration:\n  " + "\n  ".join(messages))
+    return env

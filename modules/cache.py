@@ -1,0 +1,71 @@
+"""ElastiCache (Valkey): Open WebUI's websocket manager and shared app state across replicas."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from cdktf_cdktf_provider_aws.elasticache_replication_group import ElasticacheReplicationGroup
+from cdktf_cdktf_provider_aws.elasticache_subnet_group import ElasticacheSubnetGroup
+from constructs import Construct
+
+from config.model import CacheConfig
+from modules import firewall
+from modules.secrets import Secret, SecretConfig
+
+REDIS_PORT = 6379
+
+
+@dataclass(frozen=True)
+class CacheProps:
+    config: CacheConfig
+    name: str
+    vpc_id: str
+    subnet_ids: list[str]
+    client_security_group_id: str
+    kms_key_arn: str
+
+
+class Cache(Construct):
+    """Exposes ``host``, ``port``, ``auth_secret_arn`` and ``security_group_id``."""
+
+    def __init__(self, scope: Construct, id: str, props: CacheProps) -> None:
+        super().__init__(scope, id)
+        cfg = props.config
+        group = firewall.security_group(self, "security-group", name=f"{props.name}-cache", vpc_id=props.vpc_id,
+                                        description="Valkey: reachable only from the Open WebUI tasks")
+        firewall.allow(self, "from-app", port=REDIS_PORT, to_group_id=group.id,
+                       from_group_id=props.client_security_group_id, description="Valkey from the Open WebUI tasks")
+        subnets = ElasticacheSubnetGroup(self, "subnet-group", name=f"{props.name}-cache", subnet_ids=props.subnet_ids,
+                                         description="Open WebUI cache subnets")
+        auth = Secret(self, "auth-token", SecretConfig(
+            name=f"{props.name}/valkey-auth-token", description="AUTH token of the Open WebUI Valkey cache",
+            kms_key_arn=props.kms_key_arn, generated_length=64,
+        ))
+        replicated = cfg.num_cache_clusters > 1
+        self.group = ElasticacheReplicationGroup(
+            self, "replication-group",
+            replication_group_id=f"{props.name}-cache",
+            description="Open WebUI websockets and shared state",
+            engine="valkey",
+            engine_version=cfg.engine_version,
+            node_type=cfg.node_type,
+            num_cache_clusters=cfg.num_cache_clusters,
+            automatic_failover_enabled=replicated,
+            multi_az_enabled=replicated,
+            port=REDIS_PORT,
+            subnet_group_name=subnets.name,
+            security_group_ids=[group.id],
+            at_rest_encryption_enabled="true",
+            kms_key_id=props.kms_key_arn,
+            transit_encryption_enabled=True,
+            auth_token=auth.value_reference,
+            auth_token_update_strategy="ROTATE",
+            snapshot_retention_limit=1,
+            auto_minor_version_upgrade="true",
+            apply_immediately=False,
+        )
+        self.host = self.group.primary_endpoint_address
+        self.port = str(REDIS_PORT)
+        self.auth_secret_arn = auth.arn
+        self.security_group_id = group.id
+        self.replication_group_id = f"{props.name}-cache"

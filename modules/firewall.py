@@ -1,0 +1,40 @@
+"""Security groups without inline rules, and the one way this project opens a port."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+from cdktf_cdktf_provider_aws.security_group import SecurityGroup
+from cdktf_cdktf_provider_aws.vpc_security_group_egress_rule import VpcSecurityGroupEgressRule
+from cdktf_cdktf_provider_aws.vpc_security_group_ingress_rule import VpcSecurityGroupIngressRule
+from constructs import Construct
+
+
+def security_group(scope: Construct, id: str, *, name: str, vpc_id: str, description: str) -> SecurityGroup:
+    """A group that admits and emits nothing until rules are added with ``allow``."""
+    group = SecurityGroup(scope, id, name=name, vpc_id=vpc_id, description=description,
+                          revoke_rules_on_delete=True, tags={"Name": name})
+    # Rules live in their own resources; an empty inline list would fight them on every plan.
+    group.add_override("lifecycle", {"create_before_destroy": True})
+    return group
+
+
+def allow(scope: Construct, id: str, *, port: int, description: str, to_group_id: str,
+          from_group_id: Optional[str] = None, from_cidr: Optional[str] = None) -> None:
+    """Admit TCP ``port`` into ``to_group_id`` from a group (and the matching egress on it) or a CIDR."""
+    if (from_group_id is None) == (from_cidr is None):
+        raise ValueError("give exactly one of from_group_id and from_cidr")
+    VpcSecurityGroupIngressRule(
+        scope, f"{id}-ingress", security_group_id=to_group_id, ip_protocol="tcp", from_port=port, to_port=port,
+        description=description, referenced_security_group_id=from_group_id, cidr_ipv4=from_cidr,
+    )
+    if from_group_id is not None:
+        VpcSecurityGroupEgressRule(
+            scope, f"{id}-egress", security_group_id=from_group_id, ip_protocol="tcp", from_port=port, to_port=port,
+            description=description, referenced_security_group_id=to_group_id,
+        )
+
+
+def allow_egress_to_cidr(scope: Construct, id: str, *, group_id: str, port: int, cidr: str, description: str) -> None:
+    VpcSecurityGroupEgressRule(scope, id, security_group_id=group_id, ip_protocol="tcp", from_port=port, to_port=port,
+                               cidr_ipv4=cidr, description=description)

@@ -1,0 +1,115 @@
+"""Alarms (to an SNS topic) and a dashboard over the same metrics: one table drives both."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+from cdktf import Fn
+from cdktf_cdktf_provider_aws.cloudwatch_dashboard import CloudwatchDashboard
+from cdktf_cdktf_provider_aws.cloudwatch_metric_alarm import CloudwatchMetricAlarm
+from cdktf_cdktf_provider_aws.sns_topic import SnsTopic
+from cdktf_cdktf_provider_aws.sns_topic_subscription import SnsTopicSubscription
+from constructs import Construct
+
+
+@dataclass(frozen=True)
+class AlarmSpec:
+    key: str
+    description: str  # what it means and what to do (also in the README's runbook)
+    namespace: str
+    metric: str
+    dimensions: dict[str, str]
+    threshold: float
+    comparison: str = "GreaterThanOrEqualToThreshold"
+    statistic: Optional[str] = "Average"
+    extended_statistic: Optional[str] = None
+    period: int = 300
+    evaluation_periods: int = 2
+    treat_missing_data: str = "notBreaching"
+
+
+@dataclass(frozen=True)
+class ObservabilityProps:
+    name: str
+    region: str
+    kms_key_arn: str
+    alarm_email: Optional[str]
+    load_balancer_arn_suffix: str
+    target_group_arn_suffix: str
+    cluster_name: str
+    service_name: str
+    db_instance_identifier: str
+    db_max_connections: int
+    db_allocated_storage_gb: int
+    db_memory_gib: int
+    cache_node_id: str
+
+
+def alarm_specs(p: ObservabilityProps) -> list[AlarmSpec]:
+    alb = {"LoadBalancer": p.load_balancer_arn_suffix}
+    target = {"LoadBalancer": p.load_balancer_arn_suffix, "TargetGroup": p.target_group_arn_suffix}
+    ecs = {"ClusterName": p.cluster_name, "ServiceName": p.service_name}
+    rds = {"DBInstanceIdentifier": p.db_instance_identifier}
+    gib = 1024**3
+    return [
+        AlarmSpec("alb-5xx", "The load balancer answered 5xx itself: no healthy target or a target reset",
+                  "AWS/ApplicationELB", "HTTPCode_ELB_5XX_Count", alb, 10, statistic="Sum"),
+        AlarmSpec("target-5xx", "Open WebUI answered 5xx: read /ecs/open-webui logs",
+                  "AWS/ApplicationELB", "HTTPCode_Target_5XX_Count", target, 20, statistic="Sum"),
+        AlarmSpec("unhealthy-targets", "A task fails /health: check the service events and task logs",
+                  "AWS/ApplicationELB", "UnHealthyHostCount", target, 1, statistic="Maximum"),
+        AlarmSpec("response-time-p95", "p95 response time above 5 s (streaming answers excluded by nature: first byte)",
+                  "AWS/ApplicationELB", "TargetResponseTime", target, 5, statistic=None, extended_statistic="p95",
+                  evaluation_periods=3),
+        AlarmSpec("ecs-cpu", "Tasks run hot: auto scaling should be adding tasks; check max_count",
+                  "AWS/ECS", "CPUUtilization", ecs, 85, evaluation_periods=3),
+        AlarmSpec("ecs-memory", "Tasks near their memory limit: risk of OOM kills; raise service.memory",
+                  "AWS/ECS", "MemoryUtilization", ecs, 85, evaluation_periods=3),
+        AlarmSpec("rds-cpu", "Database CPU high: look at Performance Insights top SQL",
+                  "AWS/RDS", "CPUUtilization", rds, 80, evaluation_periods=3),
+        AlarmSpec("rds-free-storage", "Under 10 % storage free (autoscaling may be at its maximum)",
+                  "AWS/RDS", "FreeStorageSpace", rds, p.db_allocated_storage_gb * gib * 0.10,
+                  comparison="LessThanOrEqualToThreshold"),
+        AlarmSpec("rds-freeable-memory", "Under 10 % memory free: queries spill, consider a larger class",
+                  "AWS/RDS", "FreeableMemory", rds, p.db_memory_gib * gib * 0.10, comparison="LessThanOrEqualToThreshold"),
+        AlarmSpec("rds-connections", "Connections above 80 % of max_connections: check pool settings and task count",
+                  "AWS/RDS", "DatabaseConnections", rds, int(p.db_max_connections * 0.8), statistic="Maximum"),
+        AlarmSpec("cache-memory", "Valkey memory above 80 %: evictions would drop websocket state",
+                  "AWS/ElastiCache", "DatabaseMemoryUsagePercentage", {"CacheClusterId": p.cache_node_id}, 80),
+    ]
+
+
+class Observability(Construct):
+    """Exposes ``topic_arn``, ``alarm_names`` and ``dashboard_name``."""
+
+    def __init__(self, scope: Construct, id: str, props: ObservabilityProps) -> None:
+        super().__init__(scope, id)
+        topic = SnsTopic(self, "alarms", name=f"{props.name}-alarms", kms_master_key_id=props.kms_key_arn)
+        if props.alarm_email:
+            SnsTopicSubscription(self, "alarm-email", topic_arn=topic.arn, protocol="email", endpoint=props.alarm_email)
+        specs = alarm_specs(props)
+        self.alarm_names = []
+        for spec in specs:
+            alarm = CloudwatchMetricAlarm(
+                self, spec.key, alarm_name=f"{props.name}-{spec.key}", alarm_description=spec.description,
+                namespace=spec.namespace, metric_name=spec.metric, dimensions=spec.dimensions,
+                statistic=spec.statistic, extended_statistic=spec.extended_statistic, period=spec.period,
+                evaluation_periods=spec.evaluation_periods, threshold=spec.threshold,
+                comparison_operator=spec.comparison, treat_missing_data=spec.treat_missing_data,
+                alarm_actions=[topic.arn], ok_actions=[topic.arn],
+            )
+            self.alarm_names.append(alarm.alarm_name)
+        widgets = [{
+            "type": "metric", "width": 8, "height": 6, "x": (i % 3) * 8, "y": (i // 3) * 6,
+            "properties": {
+                "title": spec.key, "region": props.region, "view": "timeSeries", "period": spec.period,
+                "stat": spec.extended_statistic or spec.statistic,
+                "metrics": [[spec.namespace, spec.metric, *[v for pair in spec.dimensions.items() for v in pair]]],
+                "annotations": {"horizontal": [{"label": "alarm", "value": spec.threshold}]},
+            },
+        } for i, spec in enumerate(specs)]
+        dashboard = CloudwatchDashboard(self, "dashboard", dashboard_name=f"{props.name}-overview",
+                                        dashboard_body=Fn.jsonencode({"widgets": widgets}))
+        self.topic_arn = topic.arn
+        self.dashboard_name = dashboard.dashboard_name

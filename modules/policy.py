@@ -1,0 +1,35 @@
+"""IAM policy documents as plain data (rendered with Fn.jsonencode so references stay references)."""
+
+from __future__ import annotations
+
+from typing import Any, Iterable, Optional
+
+from cdktf import Fn
+
+
+def statement(sid: str, actions: Iterable[str], resources: Iterable[str], *, effect: str = "Allow",
+              principal: Optional[dict[str, Any]] = None, condition: Optional[dict[str, Any]] = None) -> dict[str, Any]:
+    result: dict[str, Any] = {"Sid": sid, "Effect": effect, "Action": sorted(actions), "Resource": list(resources)}
+    if principal is not None:
+        result["Principal"] = principal
+    if condition is not None:
+        result["Condition"] = condition
+    return result
+
+
+def document(*statements: dict[str, Any]) -> str:
+    return Fn.jsonencode({"Version": "2012-10-17", "Statement": list(statements)})
+
+
+def deny_insecure_transport(bucket_arn: str) -> dict[str, Any]:
+    """The TLS-only statement every bucket policy starts with."""
+    return statement("DenyInsecureTransport", ["s3:*"], [bucket_arn, f"{bucket_arn}/*"], effect="Deny",
+                     principal={"AWS": "*"}, condition={"Bool": {"aws:SecureTransport": "false"}})
+
+
+def assume_role_policy(service: str, *, source_account: Optional[str] = None) -> str:
+    """Trust policy letting one AWS service assume a role, optionally only on behalf of our account."""
+    trust: dict[str, Any] = {"Sid": "AssumeRole", "Effect": "Allow", "Action": "sts:AssumeRole", "Principal": {"Service": service}}
+    if source_account:
+        trust["Condition"] = {"StringEquals": {"aws:SourceAccount": source_account}}
+    return document(trust)

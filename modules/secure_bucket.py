@@ -1,0 +1,95 @@
+"""An S3 bucket with the settings every bucket here needs: private, encrypted, versioned, TLS-only."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Optional
+
+from cdktf_cdktf_provider_aws.s3_bucket import S3Bucket
+from cdktf_cdktf_provider_aws.s3_bucket_lifecycle_configuration import (
+    S3BucketLifecycleConfiguration,
+    S3BucketLifecycleConfigurationRule,
+    S3BucketLifecycleConfigurationRuleAbortIncompleteMultipartUpload,
+    S3BucketLifecycleConfigurationRuleExpiration,
+    S3BucketLifecycleConfigurationRuleFilter,
+    S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration,
+)
+from cdktf_cdktf_provider_aws.s3_bucket_logging import S3BucketLoggingA
+from cdktf_cdktf_provider_aws.s3_bucket_ownership_controls import S3BucketOwnershipControls
+from cdktf_cdktf_provider_aws.s3_bucket_policy import S3BucketPolicy
+from cdktf_cdktf_provider_aws.s3_bucket_public_access_block import S3BucketPublicAccessBlock
+from cdktf_cdktf_provider_aws.s3_bucket_server_side_encryption_configuration import (
+    S3BucketServerSideEncryptionConfigurationA,
+    S3BucketServerSideEncryptionConfigurationRuleA,
+)
+from cdktf_cdktf_provider_aws.s3_bucket_versioning import S3BucketVersioningA
+from constructs import Construct
+
+from modules import checkov, policy
+
+
+@dataclass(frozen=True)
+class SecureBucketConfig:
+    name: str
+    # None means SSE-S3: required for targets of S3 server access logs and ALB access logs.
+    kms_key_arn: Optional[str] = None
+    force_destroy: bool = False
+    # (target bucket id, prefix) for S3 server access logs; None only for the log archive itself.
+    access_log_target: Optional[tuple[str, str]] = None
+    noncurrent_version_expiration_days: int = 90
+    current_version_expiration_days: Optional[int] = None
+    # Extra bucket-policy statements, built from the bucket ARN.
+    policy_statements: Callable[[str], list[dict[str, Any]]] = field(default=lambda arn: [])
+
+
+class SecureBucket(Construct):
+    def __init__(self, scope: Construct, id: str, config: SecureBucketConfig) -> None:
+        super().__init__(scope, id)
+        self.bucket = S3Bucket(self, "bucket", bucket=config.name, force_destroy=config.force_destroy)
+        self.name = self.bucket.id
+        self.arn = self.bucket.arn
+        checkov.skip(self.bucket, "CKV_AWS_144", "Cross-region replication is a disaster-recovery decision outside this stack")
+        checkov.skip(self.bucket, "CKV2_AWS_62", "Nothing consumes bucket events")
+
+        S3BucketOwnershipControls(self, "ownership", bucket=self.name, rule={"object_ownership": "BucketOwnerEnforced"})
+        public_access = S3BucketPublicAccessBlock(
+            self, "public-access", bucket=self.name, block_public_acls=True, block_public_policy=True,
+            ignore_public_acls=True, restrict_public_buckets=True,
+        )
+        S3BucketVersioningA(self, "versioning", bucket=self.name, versioning_configuration={"status": "Enabled"})
+        if config.kms_key_arn:
+            sse = {"sse_algorithm": "aws:kms", "kms_master_key_id": config.kms_key_arn}
+        else:
+            sse = {"sse_algorithm": "AES256"}
+        S3BucketServerSideEncryptionConfigurationA(
+            self, "encryption", bucket=self.name,
+            rule=[S3BucketServerSideEncryptionConfigurationRuleA(
+                apply_server_side_encryption_by_default=sse, bucket_key_enabled=bool(config.kms_key_arn))],
+        )
+        if config.access_log_target is not None:
+            target_bucket, prefix = config.access_log_target
+            S3BucketLoggingA(self, "logging", bucket=self.name, target_bucket=target_bucket, target_prefix=prefix)
+        else:
+            checkov.skip(self.bucket, "CKV_AWS_18", "This is the log archive; logging it into itself would loop")
+
+        expiration = ([S3BucketLifecycleConfigurationRuleExpiration(days=config.current_version_expiration_days)]
+                      if config.current_version_expiration_days else None)
+        S3BucketLifecycleConfiguration(
+            self, "lifecycle", bucket=self.name,
+            rule=[S3BucketLifecycleConfigurationRule(
+                id="retention",
+                status="Enabled",
+                filter=[S3BucketLifecycleConfigurationRuleFilter(prefix="")],
+                abort_incomplete_multipart_upload=[S3BucketLifecycleConfigurationRuleAbortIncompleteMultipartUpload(
+                    days_after_initiation=7)],
+                noncurrent_version_expiration=[S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration(
+                    noncurrent_days=config.noncurrent_version_expiration_days)],
+                expiration=expiration,
+            )],
+        )
+        S3BucketPolicy(
+            self, "policy", bucket=self.name,
+            policy=policy.document(policy.deny_insecure_transport(self.arn), *config.policy_statements(self.arn)),
+            # A policy put before the public-access block can be refused as "public".
+            depends_on=[public_access],
+        )

@@ -1,0 +1,157 @@
+"""One environment's application stack: network, load balancer, Open WebUI on ECS, RDS, Valkey, S3, ECR."""
+
+from __future__ import annotations
+
+from cdktf import TerraformOutput, TerraformStack, TerraformVariable, TerraformVariableValidationConfig
+from cdktf_cdktf_provider_aws.data_aws_caller_identity import DataAwsCallerIdentity
+from constructs import Construct
+
+from config import catalog
+from config.model import EnvironmentConfig
+from modules import firewall, open_webui
+from modules.cache import Cache, CacheProps
+from modules.database import Database, DatabaseProps
+from modules.encryption import EncryptionKey, EncryptionKeyConfig
+from modules.load_balancer import LoadBalancer, LoadBalancerProps
+from modules.network import Network, NetworkProps
+from modules.observability import Observability, ObservabilityProps
+from modules.registry import Registry, RegistryConfig
+from modules.secrets import Secret, SecretConfig
+from modules.service import Service, ServiceProps
+from modules.storage import ALB_LOG_PREFIX, Storage, StorageProps
+from modules.waf import WebAcl, WebAclProps
+from stacks.common import aws_provider, s3_backend
+
+IMAGE_TAG_VARIABLE = "image_tag"
+
+
+class ApplicationStack(TerraformStack):
+    def __init__(self, scope: Construct, id: str, env: EnvironmentConfig) -> None:
+        super().__init__(scope, id)
+        aws_provider(self, env)
+        s3_backend(self, env, id)
+        name = env.stack_name
+        account_id = DataAwsCallerIdentity(self, "account").account_id
+
+        image_tag = TerraformVariable(
+            self, IMAGE_TAG_VARIABLE, type="string", default=env.service.image_tag,
+            description="Release tag of the ajuda-digital image to run (CI sets it to roll out a new release)",
+            validation=[TerraformVariableValidationConfig(
+                condition=f"${{can(regex(\"^[A-Za-z0-9_][A-Za-z0-9_.-]{{0,127}}$\", var.{IMAGE_TAG_VARIABLE})) && "
+                          f"!contains([\"latest\", \"main\", \"master\"], var.{IMAGE_TAG_VARIABLE})}}",
+                error_message="image_tag must be an immutable release tag, not latest/main.",
+            )],
+        )
+
+        key = EncryptionKey(self, "encryption", EncryptionKeyConfig(alias=name, account_id=account_id, region=env.region))
+        network = Network(self, "network", NetworkProps(config=env.network, name=name, region=env.region,
+                                                        account_id=account_id, kms_key_arn=key.arn))
+        app_group = firewall.security_group(self, "app-security-group", name=f"{name}-app", vpc_id=network.vpc_id,
+                                            description="Open WebUI tasks: from the load balancer only")
+        # Tasks call AWS APIs (ECR, Secrets Manager, S3, CloudWatch) and Google's OAuth token endpoint
+        # through the NAT gateway; Google publishes no fixed address range to narrow this to.
+        firewall.allow_egress_to_cidr(self, "app-https-out", group_id=app_group.id, port=443, cidr="0.0.0.0/0",
+                                      description="HTTPS to AWS APIs and Google OAuth via NAT")
+
+        storage = Storage(self, "storage", StorageProps(config=env.storage, name=name, region=env.region,
+                                                        account_id=account_id, kms_key_arn=key.arn,
+                                                        log_retention_days=env.service.log_retention_days))
+        registry = Registry(self, "registry", RegistryConfig(repository_name=env.service.image_repository_name,
+                                                             kms_key_arn=key.arn, force_delete=env.storage.force_destroy))
+        load_balancer = LoadBalancer(self, "load-balancer", LoadBalancerProps(
+            name=name, vpc_id=network.vpc_id, subnet_ids=network.public_subnet_ids,
+            target_security_group_id=app_group.id, target_port=env.service.container_port,
+            log_bucket=storage.log_archive.name, log_prefix=ALB_LOG_PREFIX,
+            deletion_protection=env.operations.deletion_protection,
+            domain_name=env.domain.name if env.https else None, hosted_zone_id=env.domain.hosted_zone_id,
+            web_acl=env.waf_enabled,
+        ))
+        database = Database(self, "database", DatabaseProps(
+            config=env.database, name=name, vpc_id=network.vpc_id, subnet_ids=network.database_subnet_ids,
+            client_security_group_id=app_group.id, kms_key_arn=key.arn, account_id=account_id,
+        ))
+        cache = Cache(self, "cache", CacheProps(config=env.cache, name=name, vpc_id=network.vpc_id,
+                                                subnet_ids=network.app_subnet_ids,
+                                                client_security_group_id=app_group.id, kms_key_arn=key.arn))
+
+        secrets = self._application_secrets(env, name, key.arn)
+        settings = open_webui.OpenWebUISettings(
+            public_url=load_balancer.public_url,
+            aws_region=env.region,
+            documents_bucket=storage.documents.name,
+            database_host=database.address,
+            database_port=database.port,
+            database_name=database.database_name,
+            database_credentials_secret_arn=secrets["database"].arn,
+            webui_secret_key_secret_arn=secrets["webui"].arn,
+            redis_host=cache.host,
+            redis_port=cache.port,
+            redis_auth_secret_arn=cache.auth_secret_arn,
+            google_client_id=env.auth.google_client_id if env.auth.google_oauth else None,
+            google_client_secret_arn=secrets["google"].arn if "google" in secrets else None,
+            enable_signup=env.auth.email_signup,
+            default_user_role=env.auth.default_user_role,
+            database_pool_size=env.database.pool_size,
+            database_pool_max_overflow=env.database.pool_max_overflow,
+        )
+        service = Service(self, "service", ServiceProps(
+            config=env.service, name=name, region=env.region, account_id=account_id,
+            subnet_ids=network.app_subnet_ids, security_group_id=app_group.id,
+            target_group_arn=load_balancer.target_group_arn,
+            request_count_resource_label=f"{load_balancer.arn_suffix}/{load_balancer.target_group_arn_suffix}",
+            image=f"{registry.repository_url}:{image_tag.string_value}",
+            kms_key_arn=key.arn, documents_bucket_arn=storage.documents.arn, repository_arn=registry.repository_arn,
+            environment=open_webui.container_environment(settings),
+            secrets=open_webui.container_secrets(settings),
+            secret_arns=sorted({s.arn for s in secrets.values()} | {cache.auth_secret_arn}),
+        ))
+        if env.waf_enabled:
+            WebAcl(self, "waf", WebAclProps(name=name, load_balancer_arn=load_balancer.arn,
+                                             rate_limit_per_5_minutes=env.operations.waf_rate_limit_per_5_minutes,
+                                             log_retention_days=env.service.log_retention_days, kms_key_arn=key.arn))
+        Observability(self, "observability", ObservabilityProps(
+            name=name, region=env.region, kms_key_arn=key.arn, alarm_email=env.operations.alarm_email,
+            load_balancer_arn_suffix=load_balancer.arn_suffix,
+            target_group_arn_suffix=load_balancer.target_group_arn_suffix,
+            cluster_name=service.cluster_name, service_name=service.service_name,
+            db_instance_identifier=database.identifier, db_max_connections=database.max_connections,
+            db_allocated_storage_gb=env.database.allocated_storage_gb,
+            db_memory_gib=catalog.RDS_INSTANCE_MEMORY_GIB[env.database.instance_class],
+            cache_node_id=f"{cache.replication_group_id}-001",
+        ))
+
+        outputs = {
+            "alb_dns_name": load_balancer.dns_name,
+            "url": load_balancer.public_url,
+            "ecr_repository_url": registry.repository_url,
+            "db_endpoint": database.address,
+            "db_master_secret_arn": database.master_secret_arn,
+            "app_db_secret_arn": secrets["database"].arn,
+            "documents_bucket": storage.documents.name,
+            "cluster_name": service.cluster_name,
+            "service_name": service.service_name,
+            "task_definition_arn": service.task_definition_arn,
+            "app_subnet_ids": network.app_subnet_ids,
+            "app_security_group_id": app_group.id,
+        }
+        for output_name, value in outputs.items():
+            TerraformOutput(self, output_name, value=value)
+
+    def _application_secrets(self, env: EnvironmentConfig, name: str, kms_key_arn: str) -> dict[str, Secret]:
+        """The secrets the app reads; generated ones are never typed by a person."""
+        secrets = {
+            "webui": Secret(self, "webui-secret-key", SecretConfig(
+                name=f"{name}/webui-secret-key", kms_key_arn=kms_key_arn, generated_length=64,
+                description="WEBUI_SECRET_KEY: signs sessions, OAuth state and tokens on every replica",
+                rotation_note="Rotating signs every user out; replace the value and redeploy in a quiet hour")),
+            "database": Secret(self, "app-database-credentials", SecretConfig(
+                name=f"{name}/app-database", kms_key_arn=kms_key_arn, generated_length=40,
+                username=env.database.app_username,
+                description="Open WebUI's least-privilege PostgreSQL role (created by the database stack)")),
+        }
+        if env.auth.google_oauth:
+            secrets["google"] = Secret(self, "google-client-secret", SecretConfig(
+                name=f"{name}/google-client-secret", kms_key_arn=kms_key_arn, generated_length=None,
+                description="Google OAuth client secret: issued by Google, put here with put-secret-value",
+                rotation_note="Issued by Google: rotate it in Google Cloud Console, then put the new value"))
+        return secrets

@@ -1,0 +1,58 @@
+"""One environment's database stack: pgvector extension, Open WebUI's role and its grants.
+
+Runs with the postgresql provider from a machine that reaches RDS (an SSM port forward or a runner
+in the VPC; README "Database stack"): ``db_host``/``db_port`` override the RDS endpoint for that.
+"""
+
+from __future__ import annotations
+
+from cdktf import Fn, TerraformStack, TerraformVariable
+from cdktf_cdktf_provider_aws.data_aws_db_instance import DataAwsDbInstance
+from cdktf_cdktf_provider_aws.data_aws_secretsmanager_secret_version import DataAwsSecretsmanagerSecretVersion
+from cdktf_cdktf_provider_postgresql.provider import PostgresqlProvider
+from constructs import Construct
+
+from config.model import EnvironmentConfig
+from modules import open_webui
+from modules.app_database import AppDatabase, AppDatabaseProps
+from modules.app_database_access import AppDatabaseAccess
+from stacks.common import aws_provider, s3_backend
+
+
+def app_database_access(env: EnvironmentConfig) -> AppDatabaseAccess:
+    """The role's rights, with a connection limit from the capacity arithmetic (README "Capacity")."""
+    per_task = open_webui.max_database_connections_per_task(
+        pool_size=env.database.pool_size, pool_max_overflow=env.database.pool_max_overflow)
+    # Every task auto scaling may run, plus one one-off migration task during a release.
+    limit = (env.service.max_count + 1) * per_task
+    return AppDatabaseAccess(database=env.database.database_name, role=env.database.app_username, connection_limit=limit)
+
+
+class DatabaseStack(TerraformStack):
+    def __init__(self, scope: Construct, id: str, env: EnvironmentConfig) -> None:
+        super().__init__(scope, id)
+        aws_provider(self, env)
+        s3_backend(self, env, id)
+        host = TerraformVariable(self, "db_host", type="string", default="",
+                                 description="Override the RDS endpoint, e.g. 127.0.0.1 through an SSM port forward")
+        port = TerraformVariable(self, "db_port", type="number", default=5432, description="PostgreSQL port to connect to")
+        instance = DataAwsDbInstance(self, "rds", db_instance_identifier=f"{env.stack_name}-postgres")
+        master = DataAwsSecretsmanagerSecretVersion(self, "master-secret",
+                                                    secret_id=f"${{{instance.fqn}.master_user_secret[0].secret_arn}}")
+        app = DataAwsSecretsmanagerSecretVersion(self, "app-secret", secret_id=f"{env.stack_name}/app-database")
+        PostgresqlProvider(
+            self, "postgresql",
+            host=f"${{var.{host.friendly_unique_id} != \"\" ? var.{host.friendly_unique_id} : {instance.fqn}.address}}",
+            port=port.number_value,
+            database=env.database.database_name,
+            username=Fn.lookup(Fn.jsondecode(master.secret_string), "username", ""),
+            password=Fn.lookup(Fn.jsondecode(master.secret_string), "password", ""),
+            sslmode="require",
+            # The RDS master is rds_superuser, not a PostgreSQL superuser.
+            superuser=False,
+            connect_timeout=15,
+        )
+        AppDatabase(self, "app", AppDatabaseProps(
+            access=app_database_access(env),
+            password_reference=Fn.lookup(Fn.jsondecode(app.secret_string), "password", ""),
+        ))
