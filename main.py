@@ -10,8 +10,6 @@ import os
 import sys
 
 import config
-from stacks.app import build_app
-from stacks.output import synthesize_atomically
 
 
 def main() -> int:
@@ -21,6 +19,10 @@ def main() -> int:
     except config.ConfigError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    # Imported only after validation: the provider package takes seconds to load.
+    from stacks.app import build_app
+    from stacks.output import synthesize_atomically
+
     outdir = os.environ.get("CDKTF_OUTDIR", "cdktf.out")
     state_dir = os.environ.get("AJUDA_BOOTSTRAP_STATE_DIR", "bootstrap-state")
     synthesize_atomically(lambda staging: build_app(environments, staging, state_dir), outdir)

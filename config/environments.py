@@ -34,6 +34,15 @@ _ACCOUNT_STATE = StateBackendConfig(bucket="ajuda-digital-terraform-state", lock
 _GOOGLE_CLIENT_ID = "000000000000-ajudadigitaloauthclient.apps.googleusercontent.com"
 
 
+def _small_service(env_name: str, log_retention_days: int) -> ServiceConfig:
+    """One Spot task; names suffixed so the environment can share an account with prod."""
+    return ServiceConfig(
+        cluster_name=f"open-webui-cluster-{env_name}", service_name=f"open-webui-service-{env_name}",
+        log_group_name=f"/ecs/open-webui-{env_name}", image_repository_name=f"ajuda-digital-{env_name}",
+        desired_count=1, min_count=1, max_count=2, use_fargate_spot=True, log_retention_days=log_retention_days,
+    )
+
+
 def _network(second_octet: int, nat_gateway_per_az: bool) -> NetworkConfig:
     base = f"10.{second_octet}"
     return NetworkConfig(
@@ -78,7 +87,7 @@ STAGING = replace(
     PROD,
     name="staging",
     network=_network(20, nat_gateway_per_az=False),
-    service=ServiceConfig(desired_count=1, min_count=1, max_count=2, use_fargate_spot=True, log_retention_days=30),
+    service=_small_service("staging", log_retention_days=30),
     database=_SMALL_DATABASE,
     storage=StorageConfig(documents_bucket_name="openwebui-ajudadigital-staging", force_destroy=True),
     cache=CacheConfig(node_type="cache.t4g.micro", num_cache_clusters=1),
@@ -90,7 +99,7 @@ DEV = replace(
     STAGING,
     name="dev",
     network=_network(30, nat_gateway_per_az=False),
-    service=ServiceConfig(desired_count=1, min_count=1, max_count=2, use_fargate_spot=True, log_retention_days=14),
+    service=_small_service("dev", log_retention_days=14),
     storage=StorageConfig(documents_bucket_name="openwebui-ajudadigital-dev", force_destroy=True),
     domain=DomainConfig(name="dev.chat.ajudadigital.tl", hosted_zone_id="Z0AJUDADIGITALPROD"),
     operations=OperationsConfig(alarm_email=None, waf=False, deletion_protection=False),

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Optional
 
-from cdktf import Fn
 from cdktf_cdktf_provider_aws.cloudwatch_dashboard import CloudwatchDashboard
 from cdktf_cdktf_provider_aws.cloudwatch_metric_alarm import CloudwatchMetricAlarm
 from cdktf_cdktf_provider_aws.sns_topic import SnsTopic
@@ -110,6 +110,6 @@ class Observability(Construct):
             },
         } for i, spec in enumerate(specs)]
         dashboard = CloudwatchDashboard(self, "dashboard", dashboard_name=f"{props.name}-overview",
-                                        dashboard_body=Fn.jsonencode({"widgets": widgets}))
+                                        dashboard_body=json.dumps({"widgets": widgets}))
         self.topic_arn = topic.arn
         self.dashboard_name = dashboard.dashboard_name

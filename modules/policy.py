@@ -1,10 +1,14 @@
-"""IAM policy documents as plain data (rendered with Fn.jsonencode so references stay references)."""
+"""IAM policy documents as plain data.
+
+Rendered with json.dumps: references become ${...} interpolations inside a JSON string, which
+Terraform fills in, so the synthesized policy stays readable JSON.
+"""
 
 from __future__ import annotations
 
 from typing import Any, Iterable, Optional
 
-from cdktf import Fn
+import json
 
 
 def statement(sid: str, actions: Iterable[str], resources: Iterable[str], *, effect: str = "Allow",
@@ -18,7 +22,7 @@ def statement(sid: str, actions: Iterable[str], resources: Iterable[str], *, eff
 
 
 def document(*statements: dict[str, Any]) -> str:
-    return Fn.jsonencode({"Version": "2012-10-17", "Statement": list(statements)})
+    return json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
 
 
 def deny_insecure_transport(bucket_arn: str) -> dict[str, Any]:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Optional
 
-from cdktf import Fn
 from cdktf_cdktf_provider_aws.appautoscaling_policy import AppautoscalingPolicy
 from cdktf_cdktf_provider_aws.appautoscaling_target import AppautoscalingTarget
 from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
@@ -90,7 +90,7 @@ class Service(Construct):
             self, "task", family=family, cpu=str(cfg.cpu), memory=str(cfg.memory), network_mode="awsvpc",
             requires_compatibilities=["FARGATE"], execution_role_arn=execution_role.arn, task_role_arn=task_role.arn,
             runtime_platform={"operating_system_family": "LINUX", "cpu_architecture": "X86_64"},
-            container_definitions=Fn.jsonencode([container]),
+            container_definitions=json.dumps([container]),
         )
         checkov.skip(self.task_definition, "CKV_AWS_336",
                      "Open WebUI writes its cache and upload staging under /app/backend/data (README: Security posture)")

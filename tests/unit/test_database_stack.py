@@ -1,0 +1,51 @@
+"""The database stack: pgvector extension, Open WebUI's least-privilege role and its grants."""
+
+from __future__ import annotations
+
+from modules.app_database_access import AppDatabaseAccess
+
+STACK = "ajuda-prod-database"
+
+
+def test_extension_role_and_grants(synthesized):
+    extension = synthesized.one(STACK, "postgresql_extension")
+    assert (extension["name"], extension["database"]) == ("vector", "openwebui")
+    role = synthesized.one(STACK, "postgresql_role")
+    assert role["name"] == "openwebui_app" and role["login"] is True
+    for flag in ("superuser", "create_database", "create_role", "replication"):
+        assert role[flag] is False, flag
+    assert role["connection_limit"] > 0
+    assert "jsondecode" in role["password"] and "app-secret" in role["password"]
+    grants = {(g["object_type"], g["role"]): g for g in synthesized.resources(STACK, "postgresql_grant").values()}
+    assert grants[("database", "public")]["privileges"] == []
+    app_grants = {k[0]: v for k, v in grants.items() if k[1] != "public"}
+    assert sorted(app_grants["database"]["privileges"]) == ["CONNECT", "TEMPORARY"]
+    assert sorted(app_grants["schema"]["privileges"]) == ["CREATE", "USAGE"]
+    assert app_grants["schema"]["schema"] == "public"
+
+
+def test_provider_connects_as_master_from_secrets_manager_with_tls(synthesized):
+    provider = synthesized.stack(STACK)["provider"]["postgresql"][0]
+    assert provider["sslmode"] == "require" and provider["superuser"] is False
+    assert "master-secret" in provider["password"] and "jsondecode" in provider["password"]
+    assert "var.db_host" in provider["host"]
+    variables = synthesized.stack(STACK)["variable"]
+    assert variables["db_host"]["default"] == "" and variables["db_port"]["default"] == 5432
+
+
+def test_database_stack_keeps_state_remotely(synthesized):
+    backend = synthesized.stack(STACK)["terraform"]["backend"]["s3"]
+    assert backend["key"] == "ajuda-digital/ajuda-prod-database.tfstate" and backend["encrypt"] is True
+
+
+def test_access_sql_matches_the_definition():
+    access = AppDatabaseAccess(database="openwebui", role="openwebui_app", connection_limit=21)
+    sql = access.sql("p'w")
+    assert sql[0] == 'CREATE EXTENSION IF NOT EXISTS "vector"'
+    assert "NOSUPERUSER NOCREATEDB NOCREATEROLE" in sql[1] and "CONNECTION LIMIT 21" in sql[1]
+    assert sql[1].endswith("PASSWORD 'p''w'")
+    assert sql[2:] == [
+        'REVOKE ALL ON DATABASE "openwebui" FROM PUBLIC',
+        'GRANT CONNECT, TEMPORARY ON DATABASE "openwebui" TO "openwebui_app"',
+        'GRANT CREATE, USAGE ON SCHEMA "public" TO "openwebui_app"',
+    ]
