@@ -8,7 +8,8 @@
 #     source .ci/lint-tools.sh [VENV]          # VENV defaults to .venv-tools
 #     run_actionlint
 #     run_hadolint [DOCKERFILE...]             # default: every Dockerfile* in the repo
-#     run_checkov DIR...                       # e.g. cdktf.out/stacks/ajuda-dev
+#     run_checkov DIR... [-- CHECKOV_OPTION...] # e.g. cdktf.out/stacks/ajuda-dev
+# (Sourcing without arguments leaves the caller's $1 in place: pass VENV explicitly.)
 #
 # Run as a script:
 #     bash .ci/lint-tools.sh [VENV] install|actionlint|hadolint [FILE...]|checkov DIR...
@@ -19,9 +20,9 @@
 #
 # Note on checkov and Terraform JSON (checkov 3.3.30, --framework terraform_json):
 # inline suppressions are NOT supported. Neither `"//": "checkov:skip=ID: why"`
-# inside a resource nor any other "//" form is read (see bridgecrewio/checkov#4634);
-# and `--framework terraform` ignores *.tf.json entirely. To accept a finding,
-# use `--skip-check ID` (global) or a checkov baseline file (per resource).
+# inside a resource nor any other "//" form is read (see bridgecrewio/checkov#4634),
+# and `--framework terraform` ignores *.tf.json entirely. To accept a finding use
+# `--skip-check ID` (global) or a checkov baseline file (`--baseline FILE`, per resource).
 set -euo pipefail
 
 LINT_TOOLS_REQUIREMENTS=(
@@ -31,8 +32,7 @@ LINT_TOOLS_REQUIREMENTS=(
 )
 
 _lint_tools_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-# The venv: $1 unless it is a command name (script mode) or absent; else $LINT_TOOLS_VENV or .venv-tools.
-# (When sourcing without arguments bash leaves the caller's $1 in place: pass the venv explicitly.)
+# The venv: $1 unless it is absent or a command name (script mode); else $LINT_TOOLS_VENV or .venv-tools.
 case "${1:-}" in
   "" | install | actionlint | hadolint | checkov) LINT_TOOLS_VENV="${LINT_TOOLS_VENV:-.venv-tools}" ;;
   *) LINT_TOOLS_VENV="$1" ;;
@@ -73,10 +73,9 @@ lint_tools_install() {
 run_actionlint() {
   lint_tools_install || return 1
   command -v shellcheck > /dev/null || _lint_log "shellcheck not on PATH: run: blocks are not checked"
-  local workflows=()
-  local file
+  local workflows=() file
   for file in "$_lint_tools_root"/.github/workflows/*.yml "$_lint_tools_root"/.github/workflows/*.yaml; do
-    [ -f "$file" ] && workflows+=("$file")
+    if [ -f "$file" ]; then workflows+=("$file"); fi
   done
   if [ "${#workflows[@]}" -eq 0 ]; then
     _lint_log "actionlint: no workflow files"
@@ -91,7 +90,7 @@ run_hadolint() {
   lint_tools_install || return 1
   local files=("$@")
   if [ "${#files[@]}" -eq 0 ]; then
-    mapfile -t files < <(find "$_lint_tools_root" \( -name node_modules -o -name .git -o -name 'cdktf.out' \
+    mapfile -t files < <(find "$_lint_tools_root" \( -name node_modules -o -name .git -o -name cdktf.out \
       -o -name '.venv*' \) -prune -o -type f \( -name Dockerfile -o -name 'Dockerfile.*' \) -print | sort)
   fi
   if [ "${#files[@]}" -eq 0 ]; then
@@ -102,8 +101,14 @@ run_hadolint() {
   _lint_log "hadolint: ${#files[@]} file(s) clean"
 }
 
-# checkov over the Terraform JSON in each DIR (e.g. cdktf.out/stacks/<stack>); extra checkov
-# options may follow a `--`, e.g. run_checkov cdktf.out/stacks/ajuda-dev -- --skip-check CKV_AWS_144
+# Judge one checkov JSON report with tools/checkov_gate.py: failed checks count as skipped only
+# where the resource records a skip with a reason (terraform_json ignores inline skips).
+_checkov_verdict() {
+  "$LINT_TOOLS_VENV/bin/python" "$_lint_tools_root/tools/checkov_gate.py" "$1" "$3" "$2"
+}
+
+# checkov over the Terraform JSON in each DIR (e.g. cdktf.out/stacks/<stack>). Extra checkov
+# options may follow `--`, e.g.  run_checkov cdktf.out/stacks/ajuda-dev -- --skip-check CKV_AWS_144
 run_checkov() {
   lint_tools_install || return 1
   local dirs=() extra=()
@@ -120,52 +125,28 @@ run_checkov() {
     _lint_log "usage: run_checkov DIR... [-- CHECKOV_OPTION...]"
     return 2
   fi
-  local args=() dir
+  local dir report status failures=0
+  report="$(mktemp)"
+  # One run per directory: given several -d roots, checkov 3.3.30 prints overlapping reports.
   for dir in "${dirs[@]}"; do
     if [ -z "$(find "$dir" -name '*.tf.json' -print -quit 2> /dev/null)" ]; then
-      _lint_log "checkov: no *.tf.json under $dir"
-      return 1
+      _lint_log "checkov $dir: no *.tf.json"
+      failures=$((failures + 1))
+      continue
     fi
-    args+=(-d "$dir")
+    status=0
+    # --skip-download and BC_SKIP_MAPPING: no calls to the Prisma Cloud API (offline, deterministic).
+    BC_SKIP_MAPPING=TRUE "$LINT_TOOLS_VENV/bin/checkov" -d "$dir" --framework terraform_json \
+      --quiet --compact --skip-download -o cli -o json --output-file-path "console,$report" \
+      ${extra[@]+"${extra[@]}"} || status=$?
+    _checkov_verdict "$report" "$status" "$dir" || failures=$((failures + 1))
   done
-  local report status=0
-  report="$(mktemp)"
-  # --skip-download: no calls to the Prisma Cloud API (offline, deterministic; no guideline links).
-  BC_SKIP_MAPPING=TRUE "$LINT_TOOLS_VENV/bin/checkov" "${args[@]}" --framework terraform_json \
-    --quiet --compact --skip-download -o cli -o json --output-file-path "console,$report" \
-    ${extra[@]+"${extra[@]}"} || status=$?
-  # checkov exits 0 on parsing errors and on an empty scan: judge from the JSON report instead.
-  "$LINT_TOOLS_VENV/bin/python" - "$report" "$status" << 'PY' || status=1
-import json, sys
-
-path, status = sys.argv[1], int(sys.argv[2])
-try:
-    with open(path, encoding="utf-8") as stream:
-        data = json.load(stream)
-except (OSError, ValueError) as error:
-    print(f"[lint-tools] checkov: no JSON report ({error}); exit status {status}", file=sys.stderr)
-    sys.exit(1)
-reports = data if isinstance(data, list) else [data]
-total = {"passed": 0, "failed": 0, "skipped": 0, "parsing_errors": 0}
-for report in reports:
-    for key in total:
-        total[key] += int(report.get("summary", report).get(key, 0))
-print("[lint-tools] checkov: passed={passed} failed={failed} skipped={skipped} parsing_errors={parsing_errors}".format(**total), file=sys.stderr)
-problems = []
-if total["failed"]:
-    problems.append(f"{total['failed']} failed check(s)")
-if total["parsing_errors"]:
-    problems.append(f"{total['parsing_errors']} file(s) checkov could not parse")
-if total["passed"] + total["failed"] + total["skipped"] == 0:
-    problems.append("no check ran")
-if status not in (0, 1):
-    problems.append(f"checkov exited with status {status}")
-if problems:
-    print("[lint-tools] checkov: " + "; ".join(problems), file=sys.stderr)
-    sys.exit(1)
-PY
   rm -f "$report"
-  return "$status"
+  if [ "$failures" -gt 0 ]; then
+    _lint_log "checkov: $failures of ${#dirs[@]} director(ies) failed"
+    return 1
+  fi
+  _lint_log "checkov: ${#dirs[@]} director(ies) clean"
 }
 
 # Run as a script: bash .ci/lint-tools.sh [VENV] COMMAND [ARGS...]

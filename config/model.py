@@ -80,6 +80,9 @@ class DatabaseConfig:
     # Open WebUI's SQLAlchemy pool per task (DATABASE_POOL_SIZE / DATABASE_POOL_MAX_OVERFLOW).
     pool_size: int = 10
     pool_max_overflow: int = 10
+    # The pgvector client's own pool (PGVECTOR_POOL_SIZE / PGVECTOR_POOL_MAX_OVERFLOW).
+    vector_pool_size: int = 3
+    vector_pool_max_overflow: int = 2
 
 
 @dataclass(frozen=True)
@@ -139,6 +142,7 @@ class EmulatorConfig:
     endpoint: str
     waf: bool = False  # moto's WAFv2 lacks AWS managed rule groups
     certificate: bool = False  # no DNS to validate an ACM certificate against
+    cache: bool = False  # moto cannot describe a replication group's member clusters
 
 
 @dataclass(frozen=True)
@@ -176,6 +180,10 @@ class EnvironmentConfig:
     @property
     def https(self) -> bool:
         return self.domain.name is not None and (self.emulator is None or self.emulator.certificate)
+
+    @property
+    def cache_enabled(self) -> bool:
+        return self.emulator is None or self.emulator.cache
 
     @property
     def waf_enabled(self) -> bool:

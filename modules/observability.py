@@ -43,7 +43,8 @@ class ObservabilityProps:
     db_max_connections: int
     db_allocated_storage_gb: int
     db_memory_gib: int
-    cache_node_id: str
+    # None when the environment runs without the cache (emulator only).
+    cache_node_id: Optional[str]
 
 
 def alarm_specs(p: ObservabilityProps) -> list[AlarmSpec]:
@@ -52,7 +53,7 @@ def alarm_specs(p: ObservabilityProps) -> list[AlarmSpec]:
     ecs = {"ClusterName": p.cluster_name, "ServiceName": p.service_name}
     rds = {"DBInstanceIdentifier": p.db_instance_identifier}
     gib = 1024**3
-    return [
+    specs = [
         AlarmSpec("alb-5xx", "The load balancer answered 5xx itself: no healthy target or a target reset",
                   "AWS/ApplicationELB", "HTTPCode_ELB_5XX_Count", alb, 10, statistic="Sum"),
         AlarmSpec("target-5xx", "Open WebUI answered 5xx: read /ecs/open-webui logs",
@@ -75,9 +76,11 @@ def alarm_specs(p: ObservabilityProps) -> list[AlarmSpec]:
                   "AWS/RDS", "FreeableMemory", rds, p.db_memory_gib * gib * 0.10, comparison="LessThanOrEqualToThreshold"),
         AlarmSpec("rds-connections", "Connections above 80 % of max_connections: check pool settings and task count",
                   "AWS/RDS", "DatabaseConnections", rds, int(p.db_max_connections * 0.8), statistic="Maximum"),
-        AlarmSpec("cache-memory", "Valkey memory above 80 %: evictions would drop websocket state",
-                  "AWS/ElastiCache", "DatabaseMemoryUsagePercentage", {"CacheClusterId": p.cache_node_id}, 80),
     ]
+    if p.cache_node_id:
+        specs.append(AlarmSpec("cache-memory", "Valkey memory above 80 %: evictions would drop websocket state",
+                               "AWS/ElastiCache", "DatabaseMemoryUsagePercentage", {"CacheClusterId": p.cache_node_id}, 80))
+    return specs
 
 
 class Observability(Construct):

@@ -34,8 +34,9 @@ class SecureBucketConfig:
     # None means SSE-S3: required for targets of S3 server access logs and ALB access logs.
     kms_key_arn: Optional[str] = None
     force_destroy: bool = False
-    # (target bucket id, prefix) for S3 server access logs; None only for the log archive itself.
-    access_log_target: Optional[tuple[str, str]] = None
+    # Where S3 server access logs go; None only for the log archive itself.
+    access_log_target: Optional["SecureBucket"] = None
+    access_log_prefix: str = ""
     noncurrent_version_expiration_days: int = 90
     current_version_expiration_days: Optional[int] = None
     # Extra bucket-policy statements, built from the bucket ARN.
@@ -67,8 +68,10 @@ class SecureBucket(Construct):
                 apply_server_side_encryption_by_default=sse, bucket_key_enabled=bool(config.kms_key_arn))],
         )
         if config.access_log_target is not None:
-            target_bucket, prefix = config.access_log_target
-            S3BucketLoggingA(self, "logging", bucket=self.name, target_bucket=target_bucket, target_prefix=prefix)
+            target = config.access_log_target
+            # S3 checks the target's policy admits the logging service when logging is switched on.
+            S3BucketLoggingA(self, "logging", bucket=self.name, target_bucket=target.name,
+                             target_prefix=config.access_log_prefix, depends_on=[target.policy])
         else:
             checkov.skip(self.bucket, "CKV_AWS_18", "This is the log archive; logging it into itself would loop")
 
@@ -87,7 +90,7 @@ class SecureBucket(Construct):
                 expiration=expiration,
             )],
         )
-        S3BucketPolicy(
+        self.policy = S3BucketPolicy(
             self, "policy", bucket=self.name,
             policy=policy.document(policy.deny_insecure_transport(self.arn), *config.policy_statements(self.arn)),
             # A policy put before the public-access block can be refused as "public".

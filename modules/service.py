@@ -79,12 +79,14 @@ class Service(Construct):
             "logConfiguration": {"logDriver": "awslogs", "options": {
                 "awslogs-group": cfg.log_group_name, "awslogs-region": props.region,
                 "awslogs-stream-prefix": LOG_STREAM_PREFIX}},
-            "healthCheck": {"command": ["CMD-SHELL", f"curl -fsS http://127.0.0.1:{cfg.container_port}/health || exit 1"],
-                            "interval": 30, "timeout": 5, "retries": 3, "startPeriod": 120},
+            # The image's HEALTHCHECK is ignored by ECS. The start period covers the embedding model load.
+            "healthCheck": {"command": ["CMD-SHELL", f"curl -fsS --max-time 4 http://127.0.0.1:{cfg.container_port}/health || exit 1"],
+                            "interval": 30, "timeout": 5, "retries": 3, "startPeriod": 180},
             "stopTimeout": 30,
             # Open WebUI writes caches and uploads under /app/backend/data at run time (see README).
             "readonlyRootFilesystem": False,
-            "linuxParameters": {"initProcessEnabled": True},
+            # The image runs as root (upstream supports no other user); it needs no Linux capability.
+            "linuxParameters": {"initProcessEnabled": True, "capabilities": {"drop": ["ALL"]}},
         }
         self.task_definition = EcsTaskDefinition(
             self, "task", family=family, cpu=str(cfg.cpu), memory=str(cfg.memory), network_mode="awsvpc",

@@ -43,7 +43,8 @@ class Storage(Construct):
             name=cfg.documents_bucket_name,
             kms_key_arn=props.kms_key_arn,
             force_destroy=cfg.force_destroy,
-            access_log_target=(self.log_archive.name, f"{S3_ACCESS_LOG_PREFIX}/{cfg.documents_bucket_name}/"),
+            access_log_target=self.log_archive,
+            access_log_prefix=f"{S3_ACCESS_LOG_PREFIX}/{cfg.documents_bucket_name}/",
             noncurrent_version_expiration_days=cfg.noncurrent_version_expiration_days,
         ))
 

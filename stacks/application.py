@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from cdktf import TerraformOutput, TerraformStack, TerraformVariable, TerraformVariableValidationConfig
 from cdktf_cdktf_provider_aws.data_aws_caller_identity import DataAwsCallerIdentity
 from constructs import Construct
@@ -17,7 +19,7 @@ from modules.network import Network, NetworkProps
 from modules.observability import Observability, ObservabilityProps
 from modules.registry import Registry, RegistryConfig
 from modules.secrets import Secret, SecretConfig
-from modules.service import Service, ServiceProps
+from modules.service import CONTAINER_NAME, Service, ServiceProps
 from modules.storage import ALB_LOG_PREFIX, Storage, StorageProps
 from modules.waf import WebAcl, WebAclProps
 from stacks.common import aws_provider, s3_backend
@@ -70,9 +72,11 @@ class ApplicationStack(TerraformStack):
             config=env.database, name=name, vpc_id=network.vpc_id, subnet_ids=network.database_subnet_ids,
             client_security_group_id=app_group.id, kms_key_arn=key.arn, account_id=account_id,
         ))
-        cache = Cache(self, "cache", CacheProps(config=env.cache, name=name, vpc_id=network.vpc_id,
-                                                subnet_ids=network.app_subnet_ids,
-                                                client_security_group_id=app_group.id, kms_key_arn=key.arn))
+        cache = None
+        if env.cache_enabled:
+            cache = Cache(self, "cache", CacheProps(config=env.cache, name=name, vpc_id=network.vpc_id,
+                                                    subnet_ids=network.app_subnet_ids,
+                                                    client_security_group_id=app_group.id, kms_key_arn=key.arn))
 
         secrets = self._application_secrets(env, name, key.arn)
         settings = open_webui.OpenWebUISettings(
@@ -84,15 +88,17 @@ class ApplicationStack(TerraformStack):
             database_name=database.database_name,
             database_credentials_secret_arn=secrets["database"].arn,
             webui_secret_key_secret_arn=secrets["webui"].arn,
-            redis_host=cache.host,
-            redis_port=cache.port,
-            redis_auth_secret_arn=cache.auth_secret_arn,
+            redis_host=cache.host if cache else None,
+            redis_port=cache.port if cache else "6379",
+            redis_auth_secret_arn=cache.auth_secret_arn if cache else None,
             google_client_id=env.auth.google_client_id if env.auth.google_oauth else None,
             google_client_secret_arn=secrets["google"].arn if "google" in secrets else None,
             enable_signup=env.auth.email_signup,
             default_user_role=env.auth.default_user_role,
             database_pool_size=env.database.pool_size,
             database_pool_max_overflow=env.database.pool_max_overflow,
+            vector_pool_size=env.database.vector_pool_size,
+            vector_pool_max_overflow=env.database.vector_pool_max_overflow,
         )
         service = Service(self, "service", ServiceProps(
             config=env.service, name=name, region=env.region, account_id=account_id,
@@ -103,13 +109,13 @@ class ApplicationStack(TerraformStack):
             kms_key_arn=key.arn, documents_bucket_arn=storage.documents.arn, repository_arn=registry.repository_arn,
             environment=open_webui.container_environment(settings),
             secrets=open_webui.container_secrets(settings),
-            secret_arns=sorted({s.arn for s in secrets.values()} | {cache.auth_secret_arn}),
+            secret_arns=open_webui.secret_arns(settings),
         ))
         if env.waf_enabled:
             WebAcl(self, "waf", WebAclProps(name=name, load_balancer_arn=load_balancer.arn,
                                              rate_limit_per_5_minutes=env.operations.waf_rate_limit_per_5_minutes,
                                              log_retention_days=env.service.log_retention_days, kms_key_arn=key.arn))
-        Observability(self, "observability", ObservabilityProps(
+        observability = Observability(self, "observability", ObservabilityProps(
             name=name, region=env.region, kms_key_arn=key.arn, alarm_email=env.operations.alarm_email,
             load_balancer_arn_suffix=load_balancer.arn_suffix,
             target_group_arn_suffix=load_balancer.target_group_arn_suffix,
@@ -117,7 +123,7 @@ class ApplicationStack(TerraformStack):
             db_instance_identifier=database.identifier, db_max_connections=database.max_connections,
             db_allocated_storage_gb=env.database.allocated_storage_gb,
             db_memory_gib=catalog.RDS_INSTANCE_MEMORY_GIB[env.database.instance_class],
-            cache_node_id=f"{cache.replication_group_id}-001",
+            cache_node_id=f"{cache.replication_group_id}-001" if cache else None,
         ))
 
         outputs = {
@@ -133,6 +139,10 @@ class ApplicationStack(TerraformStack):
             "task_definition_arn": service.task_definition_arn,
             "app_subnet_ids": network.app_subnet_ids,
             "app_security_group_id": app_group.id,
+            "alarm_topic_arn": observability.topic_arn,
+            # `aws ecs run-task --overrides` for the one-off migration run of a release (README).
+            "migration_overrides": json.dumps({"containerOverrides": [
+                open_webui.migration_container_override(CONTAINER_NAME)]}),
         }
         for output_name, value in outputs.items():
             TerraformOutput(self, output_name, value=value)

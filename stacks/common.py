@@ -11,7 +11,7 @@ PROJECT = "ajuda-digital"
 
 # Every AWS API the stacks call; the emulator must answer each one.
 EMULATED_SERVICES = (
-    "acm", "applicationautoscaling", "cloudwatch", "dynamodb", "ec2", "ecr", "ecs", "elasticache", "elb", "elbv2",
+    "acm", "appautoscaling", "cloudwatch", "dynamodb", "ec2", "ecr", "ecs", "elasticache", "elb", "elbv2",
     "iam", "kms", "logs", "rds", "route53", "s3", "secretsmanager", "sns", "sts", "wafv2",
 )
 # Not secrets: the emulator accepts any key, and fixed ones keep real credentials away from it.

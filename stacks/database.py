@@ -21,8 +21,9 @@ from stacks.common import aws_provider, s3_backend
 
 def app_database_access(env: EnvironmentConfig) -> AppDatabaseAccess:
     """The role's rights, with a connection limit from the capacity arithmetic (README "Capacity")."""
-    per_task = open_webui.max_database_connections_per_task(
-        pool_size=env.database.pool_size, pool_max_overflow=env.database.pool_max_overflow)
+    per_task = open_webui.connections_per_task(
+        env.database.pool_size, env.database.pool_max_overflow,
+        env.database.vector_pool_size, env.database.vector_pool_max_overflow)
     # Every task auto scaling may run, plus one one-off migration task during a release.
     limit = (env.service.max_count + 1) * per_task
     return AppDatabaseAccess(database=env.database.database_name, role=env.database.app_username, connection_limit=limit)

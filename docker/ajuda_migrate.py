@@ -1,0 +1,78 @@
+"""Run Open WebUI's Alembic migrations once, then exit (the entrypoint's ``migrate`` mode).
+
+This is what open_webui/config.py:66-79 (v0.12.4) does when ENABLE_DB_MIGRATIONS is true,
+without importing open_webui.config itself (which would also copy the static files,
+build the whole settings registry and the OAuth clients): Alembic's ``upgrade head``
+with the packaged alembic.ini and migrations/ directory. migrations/env.py reads
+DATABASE_URL (already composed by the entrypoint) through open_webui.env.
+
+A PostgreSQL advisory lock serialises concurrent runs (two deploys at once); the
+second run waits, then finds the schema at head and does nothing.
+
+Output never contains the database password: errors are printed with it redacted.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+from urllib.parse import unquote, urlsplit
+
+# Any fixed 64-bit number; shared by every run of this script.
+ADVISORY_LOCK_KEY = 0x416A75646131  # "Ajuda1"
+
+
+def _secrets_in(url: str) -> list[str]:
+    password = urlsplit(url).password or ""
+    return [s for s in {password, unquote(password)} if s]
+
+
+def _redact(text: str, secrets: list[str]) -> str:
+    for secret in sorted(secrets, key=len, reverse=True):
+        text = text.replace(secret, "***")
+    return text
+
+
+def main() -> int:
+    database_url = os.environ.get("DATABASE_URL", "")
+    secrets = _secrets_in(database_url)
+    try:
+        if not database_url.startswith("postgresql://"):
+            raise SystemExit("ajuda-migrate: DATABASE_URL is not a postgresql:// URL (run through the entrypoint)")
+        # The official image runs from /app/backend, where the open_webui package lives.
+        sys.path.insert(0, os.environ.get("AJUDA_BACKEND_DIR") or os.getcwd())
+
+        from alembic import command
+        from alembic.config import Config
+        from open_webui.env import OPEN_WEBUI_DIR
+        from sqlalchemy import create_engine, text
+        from sqlalchemy.pool import NullPool
+
+        alembic_cfg = Config(str(OPEN_WEBUI_DIR / "alembic.ini"))
+        alembic_cfg.set_main_option("script_location", str(OPEN_WEBUI_DIR / "migrations"))
+
+        lock_engine = create_engine(database_url, poolclass=NullPool)
+        with lock_engine.connect() as lock:
+            print("ajuda-migrate: waiting for the migration lock", file=sys.stderr, flush=True)
+            lock.execute(text("SELECT pg_advisory_lock(:key)"), {"key": ADVISORY_LOCK_KEY})
+            try:
+                command.upgrade(alembic_cfg, "head")
+            finally:
+                lock.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": ADVISORY_LOCK_KEY})
+        lock_engine.dispose()
+    except SystemExit as exc:
+        if exc.code not in (None, 0):
+            print(_redact(str(exc.code), secrets), file=sys.stderr)
+            return 1
+        return 0
+    except BaseException:  # noqa: BLE001 - report anything, redacted, and fail the task
+        print(_redact(traceback.format_exc(), secrets), file=sys.stderr)
+        print("ajuda-migrate: FAILED", file=sys.stderr)
+        return 1
+    print("ajuda-migrate: database is at the latest revision", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

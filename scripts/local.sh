@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# The main job: deploy Ajuda Digital to a local AWS emulator (moto on 127.0.0.1), as an operator
+# would deploy to AWS: synthesize, `cdktf deploy` the bootstrap stack (state bucket + lock table),
+# then `cdktf deploy` the application stack with its state in that bucket and its lock in that table.
+#
+#   bash scripts/local.sh up       # set up, start the emulator, deploy, print the outputs
+#   bash scripts/local.sh plan     # a fresh plan of the deployed stack (exit 2 = changes)
+#   bash scripts/local.sh down     # destroy both stacks and stop the emulator
+#
+# Everything it creates lives under .local/ (emulator log, bootstrap state, outputs).
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+LOCAL_DIR="$AJUDA_ROOT/.local"
+STACK=ajuda-local
+BOOTSTRAP=local-bootstrap
+export AJUDA_ENVIRONMENTS=local
+export AJUDA_BOOTSTRAP_STATE_DIR="$LOCAL_DIR/state"
+# The emulator takes any credentials; fixed dummies keep real ones out of every call.
+export AWS_ACCESS_KEY_ID=emulator AWS_SECRET_ACCESS_KEY=emulator AWS_DEFAULT_REGION=us-east-1
+export CI="${CI:-}"
+
+setup() {
+  ensure_venv
+  ensure_cdktf_cli
+  command -v terraform >/dev/null || die "terraform is required on PATH"
+  discover_provider_mirror
+  write_terraform_cli_config "$LOCAL_DIR/terraformrc"
+  mkdir -p "$AJUDA_BOOTSTRAP_STATE_DIR"
+}
+
+emulator_endpoint() {
+  python -m tools.emulator endpoint --state-dir "$LOCAL_DIR/moto" 2>/dev/null
+}
+
+cdktf_run() {
+  # --skip-provider-lock: the lock step asks the public registry; providers come from the mirror.
+  (cd "$AJUDA_ROOT" && cdktf "$@" --skip-provider-lock --auto-approve)
+}
+
+up() {
+  setup
+  log "starting the AWS emulator"
+  AJUDA_EMULATOR_ENDPOINT="$(python -m tools.emulator start --state-dir "$LOCAL_DIR/moto")"
+  export AJUDA_EMULATOR_ENDPOINT
+  log "emulator at $AJUDA_EMULATOR_ENDPOINT"
+  log "synthesizing"
+  (cd "$AJUDA_ROOT" && cdktf synth >/dev/null)
+  log "deploying $BOOTSTRAP (state bucket and lock table)"
+  cdktf_run deploy "$BOOTSTRAP"
+  log "deploying $STACK (state in the emulator's S3, lock in its DynamoDB)"
+  cdktf_run deploy "$STACK" --outputs-file "$LOCAL_DIR/outputs.json" --outputs-file-include-sensitive-outputs=false
+  log "outputs"
+  python - "$LOCAL_DIR/outputs.json" <<'PY'
+import json, sys
+outputs = json.load(open(sys.argv[1]))
+for stack, values in outputs.items():
+    for key in ("url", "alb_dns_name", "ecr_repository_url", "db_endpoint", "documents_bucket", "cluster_name", "service_name"):
+        if key in values:
+            print(f"{stack}.{key} = {values[key]}")
+PY
+}
+
+plan() {
+  setup
+  AJUDA_EMULATOR_ENDPOINT="$(emulator_endpoint)" || die "the emulator is not running: bash scripts/local.sh up"
+  export AJUDA_EMULATOR_ENDPOINT
+  (cd "$AJUDA_ROOT" && cdktf synth >/dev/null)
+  cd "$AJUDA_ROOT/cdktf.out/stacks/$STACK"
+  terraform init -input=false -no-color >/dev/null
+  terraform plan -input=false -no-color -detailed-exitcode
+}
+
+down() {
+  setup
+  if ! AJUDA_EMULATOR_ENDPOINT="$(emulator_endpoint)"; then
+    log "the emulator is not running: nothing to destroy"
+    return 0
+  fi
+  export AJUDA_EMULATOR_ENDPOINT
+  log "destroying $STACK"
+  cdktf_run destroy "$STACK"
+  log "destroying $BOOTSTRAP"
+  cdktf_run destroy "$BOOTSTRAP"
+  log "stopping the emulator"
+  python -m tools.emulator stop --state-dir "$LOCAL_DIR/moto"
+}
+
+case "${1:-up}" in
+  up) up ;;
+  plan) plan ;;
+  down) down ;;
+  *) die "usage: bash scripts/local.sh [up|plan|down]" ;;
+esac
