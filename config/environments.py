@@ -116,7 +116,8 @@ def _local() -> EnvironmentConfig:
         storage=StorageConfig(documents_bucket_name="openwebui-ajudadigital-local", force_destroy=True),
         # Google cannot call back into an emulator, and there is no DNS to validate a certificate.
         auth=AuthConfig(google_oauth=False, email_signup=True),
-        state=StateBackendConfig(bucket="ajuda-digital-local-state", lock_table="ajuda-digital-local-locks"),
+        state=StateBackendConfig(bucket="ajuda-digital-local-state", lock_table="ajuda-digital-local-locks",
+                                 force_destroy=True),
         operations=replace(PROD.operations, deletion_protection=False),
         emulator=EmulatorConfig(endpoint=endpoint),
         database_stack=False,

@@ -130,6 +130,8 @@ class StateBackendConfig:
     lock_table: str
     region: str = "us-east-1"
     key_prefix: str = "ajuda-digital"
+    # Let destroy empty the bucket of old state versions (disposable emulator accounts only).
+    force_destroy: bool = False
 
 
 @dataclass(frozen=True)
@@ -143,6 +145,9 @@ class EmulatorConfig:
     waf: bool = False  # moto's WAFv2 lacks AWS managed rule groups
     certificate: bool = False  # no DNS to validate an ACM certificate against
     cache: bool = False  # moto cannot describe a replication group's member clusters
+    # moto applies a bucket policy's Deny without evaluating its condition, so the TLS-only
+    # statement would refuse every request, TLS or not.
+    tls_only_bucket_policy: bool = False
 
 
 @dataclass(frozen=True)
@@ -180,6 +185,10 @@ class EnvironmentConfig:
     @property
     def https(self) -> bool:
         return self.domain.name is not None and (self.emulator is None or self.emulator.certificate)
+
+    @property
+    def tls_only_bucket_policy(self) -> bool:
+        return self.emulator is None or self.emulator.tls_only_bucket_policy
 
     @property
     def cache_enabled(self) -> bool:

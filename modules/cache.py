@@ -9,7 +9,7 @@ from cdktf_cdktf_provider_aws.elasticache_subnet_group import ElasticacheSubnetG
 from constructs import Construct
 
 from config.model import CacheConfig
-from modules import firewall
+from modules import checkov, firewall
 from modules.secrets import Secret, SecretConfig
 
 REDIS_PORT = 6379
@@ -64,6 +64,9 @@ class Cache(Construct):
             auto_minor_version_upgrade="true",
             apply_immediately=False,
         )
+        if not replicated:
+            checkov.skip(self.group, "CKV2_AWS_50", "One cache node by configuration (cache.num_cache_clusters=1): "
+                         "automatic failover needs a replica")
         self.host = self.group.primary_endpoint_address
         self.port = str(REDIS_PORT)
         self.auth_secret_arn = auth.arn

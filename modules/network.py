@@ -20,7 +20,7 @@ from cdktf_cdktf_provider_aws.vpc import Vpc
 from constructs import Construct
 
 from config.model import NetworkConfig
-from modules import policy
+from modules import checkov, policy
 
 
 @dataclass(frozen=True)
@@ -92,6 +92,9 @@ class Network(Construct):
     def _flow_logs(self, props: NetworkProps, vpc_id: str) -> None:
         log_group = CloudwatchLogGroup(self, "flow-log-group", name=f"/vpc/{props.name}/flow-logs",
                                        retention_in_days=props.config.flow_log_retention_days, kms_key_id=props.kms_key_arn)
+        if props.config.flow_log_retention_days < 365:
+            checkov.skip(log_group, "CKV_AWS_338", f"Flow logs kept {props.config.flow_log_retention_days} days by "
+                         "configuration (network.flow_log_retention_days)")
         role = IamRole(self, "flow-log-role", name=f"{props.name}-flow-logs",
                        assume_role_policy=policy.assume_role_policy("vpc-flow-logs.amazonaws.com",
                                                                     source_account=props.account_id))

@@ -13,7 +13,11 @@ import json
 
 def statement(sid: str, actions: Iterable[str], resources: Iterable[str], *, effect: str = "Allow",
               principal: Optional[dict[str, Any]] = None, condition: Optional[dict[str, Any]] = None) -> dict[str, Any]:
-    result: dict[str, Any] = {"Sid": sid, "Effect": effect, "Action": sorted(actions), "Resource": list(resources)}
+    resource_list = list(resources)
+    # A lone resource is written as a string, the form AWS itself returns (and moto requires for
+    # the S3 log-delivery check).
+    result: dict[str, Any] = {"Sid": sid, "Effect": effect, "Action": sorted(actions),
+                              "Resource": resource_list[0] if len(resource_list) == 1 else resource_list}
     if principal is not None:
         result["Principal"] = principal
     if condition is not None:

@@ -39,6 +39,8 @@ class SecureBucketConfig:
     access_log_prefix: str = ""
     noncurrent_version_expiration_days: int = 90
     current_version_expiration_days: Optional[int] = None
+    # Deny every request not made over TLS (off only where an emulator cannot evaluate it).
+    deny_insecure_transport: bool = True
     # Extra bucket-policy statements, built from the bucket ARN.
     policy_statements: Callable[[str], list[dict[str, Any]]] = field(default=lambda arn: [])
 
@@ -92,7 +94,11 @@ class SecureBucket(Construct):
         )
         self.policy = S3BucketPolicy(
             self, "policy", bucket=self.name,
-            policy=policy.document(policy.deny_insecure_transport(self.arn), *config.policy_statements(self.arn)),
+            policy=policy.document(*self._policy_statements(config)),
             # A policy put before the public-access block can be refused as "public".
             depends_on=[public_access],
         )
+
+    def _policy_statements(self, config: SecureBucketConfig) -> list[dict[str, Any]]:
+        tls_only = [policy.deny_insecure_transport(self.arn)] if config.deny_insecure_transport else []
+        return tls_only + config.policy_statements(self.arn)

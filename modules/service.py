@@ -58,6 +58,9 @@ class Service(Construct):
         cfg = props.config
         log_group = CloudwatchLogGroup(self, "logs", name=cfg.log_group_name, retention_in_days=cfg.log_retention_days,
                                        kms_key_id=props.kms_key_arn)
+        if cfg.log_retention_days < 365:
+            checkov.skip(log_group, "CKV_AWS_338", f"Task logs kept {cfg.log_retention_days} days by configuration "
+                         "(service.log_retention_days)")
         cluster = EcsCluster(self, "cluster", name=cfg.cluster_name,
                              setting=[EcsClusterSetting(name="containerInsights", value="enabled")])
         EcsClusterCapacityProviders(
@@ -106,7 +109,9 @@ class Service(Construct):
             health_check_grace_period_seconds=cfg.health_check_grace_period_seconds,
             load_balancer=[EcsServiceLoadBalancer(target_group_arn=props.target_group_arn, container_name=CONTAINER_NAME,
                                                   container_port=cfg.container_port)],
-            # Fargate spreads a service's tasks across the subnets' availability zones by itself.
+            # Fargate spreads tasks across the subnets' zones at launch; rebalancing restores the
+            # spread after a zone recovers.
+            availability_zone_rebalancing="ENABLED",
             network_configuration={"subnets": props.subnet_ids, "security_groups": [props.security_group_id],
                                    "assign_public_ip": False},
             enable_execute_command=cfg.enable_execute_command,

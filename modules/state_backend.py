@@ -17,6 +17,7 @@ class StateBackendProps:
     config: StateBackendConfig
     # State is precious: old versions are kept a year so any past state can be restored.
     noncurrent_version_expiration_days: int = 365
+    deny_insecure_transport: bool = True
 
 
 class StateBackend(Construct):
@@ -26,7 +27,9 @@ class StateBackend(Construct):
         super().__init__(scope, id)
         bucket = SecureBucket(self, "bucket", SecureBucketConfig(
             name=props.config.bucket,
+            force_destroy=props.config.force_destroy,
             noncurrent_version_expiration_days=props.noncurrent_version_expiration_days,
+            deny_insecure_transport=props.deny_insecure_transport,
         ))
         checkov.skip(bucket.bucket, "CKV_AWS_18", "Terraform state access is audited by CloudTrail data events, not S3 logs")
         checkov.skip(bucket.bucket, "CKV_AWS_145", "SSE-S3: a KMS key here would be a second bootstrap dependency")

@@ -9,7 +9,7 @@ from constructs import Construct
 
 from config import catalog
 from config.model import StorageConfig
-from modules import policy
+from modules import checkov, policy
 from modules.secure_bucket import SecureBucket, SecureBucketConfig
 
 ALB_LOG_PREFIX = "alb"
@@ -24,6 +24,7 @@ class StorageProps:
     account_id: str
     kms_key_arn: str
     log_retention_days: int
+    deny_insecure_transport: bool = True
 
 
 class Storage(Construct):
@@ -32,28 +33,33 @@ class Storage(Construct):
     def __init__(self, scope: Construct, id: str, props: StorageProps) -> None:
         super().__init__(scope, id)
         cfg = props.config
+        access_log_prefix = f"{S3_ACCESS_LOG_PREFIX}/{cfg.documents_bucket_name}/"
         self.log_archive = SecureBucket(self, "log-archive", SecureBucketConfig(
             name=f"{cfg.documents_bucket_name}-logs",
             force_destroy=cfg.force_destroy,
+            deny_insecure_transport=props.deny_insecure_transport,
             current_version_expiration_days=props.log_retention_days,
             noncurrent_version_expiration_days=30,
-            policy_statements=lambda arn: _log_delivery_statements(arn, props.region, props.account_id),
+            policy_statements=lambda arn: _log_delivery_statements(arn, props.region, props.account_id, access_log_prefix),
         ))
+        checkov.skip(self.log_archive.bucket, "CKV_AWS_145",
+                     "ALB access logs are delivered only to buckets encrypted with SSE-S3, not SSE-KMS")
         self.documents = SecureBucket(self, "documents", SecureBucketConfig(
             name=cfg.documents_bucket_name,
             kms_key_arn=props.kms_key_arn,
             force_destroy=cfg.force_destroy,
+            deny_insecure_transport=props.deny_insecure_transport,
             access_log_target=self.log_archive,
-            access_log_prefix=f"{S3_ACCESS_LOG_PREFIX}/{cfg.documents_bucket_name}/",
+            access_log_prefix=access_log_prefix,
             noncurrent_version_expiration_days=cfg.noncurrent_version_expiration_days,
         ))
 
 
-def _log_delivery_statements(bucket_arn: str, region: str, account_id: str) -> list[dict[str, Any]]:
+def _log_delivery_statements(bucket_arn: str, region: str, account_id: str, access_log_prefix: str) -> list[dict[str, Any]]:
     """Who may write into the log archive: S3 server access logging and the ALB, for this account only."""
     alb_objects = f"{bucket_arn}/{ALB_LOG_PREFIX}/AWSLogs/{account_id}/*"
     statements = [
-        policy.statement("S3ServerAccessLogs", ["s3:PutObject"], [f"{bucket_arn}/{S3_ACCESS_LOG_PREFIX}/*"],
+        policy.statement("S3ServerAccessLogs", ["s3:PutObject"], [f"{bucket_arn}/{access_log_prefix}*"],
                          principal={"Service": "logging.s3.amazonaws.com"},
                          condition={"StringEquals": {"aws:SourceAccount": account_id}}),
         policy.statement("AlbAccessLogs", ["s3:PutObject"], [alb_objects],

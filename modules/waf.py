@@ -10,8 +10,10 @@ from cdktf_cdktf_provider_aws.wafv2_web_acl_association import Wafv2WebAclAssoci
 from cdktf_cdktf_provider_aws.wafv2_web_acl_logging_configuration import Wafv2WebAclLoggingConfiguration
 from constructs import Construct
 
+from modules import checkov
+
 # Count-only would be safer at first, but these groups have few false positives on a chat UI.
-# KnownBadInputs carries the Log4j rule checkov asks for (CKV2_AWS_76).
+# KnownBadInputs carries the Log4j rule (CKV2_AWS_76; see the skip on the load balancer).
 MANAGED_RULE_GROUPS = ("AWSManagedRulesCommonRuleSet", "AWSManagedRulesKnownBadInputsRuleSet",
                        "AWSManagedRulesAmazonIpReputationList")
 # Uploads of documents exceed the common rule set's 8 KB body limit; the app enforces its own limits.
@@ -52,5 +54,8 @@ class WebAcl(Construct):
         # WAF requires its log group's name to start with aws-waf-logs-.
         logs = CloudwatchLogGroup(self, "logs", name=f"aws-waf-logs-{props.name}", retention_in_days=props.log_retention_days,
                                   kms_key_id=props.kms_key_arn)
+        if props.log_retention_days < 365:
+            checkov.skip(logs, "CKV_AWS_338", f"WAF logs kept {props.log_retention_days} days by configuration "
+                         "(service.log_retention_days)")
         Wafv2WebAclLoggingConfiguration(self, "logging", resource_arn=acl.arn, log_destination_configs=[logs.arn])
         self.arn = acl.arn

@@ -40,6 +40,11 @@ cdktf_run() {
 
 up() {
   setup
+  if ! emulator_endpoint >/dev/null; then
+    # A new emulator starts empty: drop state and backend settings left by an earlier one.
+    rm -rf "$AJUDA_BOOTSTRAP_STATE_DIR"/* "$LOCAL_DIR/outputs.json" \
+      "$AJUDA_ROOT/cdktf.out/stacks/$STACK/.terraform" "$AJUDA_ROOT/cdktf.out/stacks/$BOOTSTRAP/.terraform"
+  fi
   log "starting the AWS emulator"
   AJUDA_EMULATOR_ENDPOINT="$(python -m tools.emulator start --state-dir "$LOCAL_DIR/moto")"
   export AJUDA_EMULATOR_ENDPOINT
@@ -78,12 +83,13 @@ down() {
     return 0
   fi
   export AJUDA_EMULATOR_ENDPOINT
+  # The emulator holds nothing worth keeping: stop it even when a destroy fails.
+  trap 'python -m tools.emulator stop --state-dir "$LOCAL_DIR/moto"' EXIT
   log "destroying $STACK"
   cdktf_run destroy "$STACK"
   log "destroying $BOOTSTRAP"
   cdktf_run destroy "$BOOTSTRAP"
   log "stopping the emulator"
-  python -m tools.emulator stop --state-dir "$LOCAL_DIR/moto"
 }
 
 case "${1:-up}" in

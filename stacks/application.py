@@ -57,7 +57,8 @@ class ApplicationStack(TerraformStack):
 
         storage = Storage(self, "storage", StorageProps(config=env.storage, name=name, region=env.region,
                                                         account_id=account_id, kms_key_arn=key.arn,
-                                                        log_retention_days=env.service.log_retention_days))
+                                                        log_retention_days=env.service.log_retention_days,
+                                                        deny_insecure_transport=env.tls_only_bucket_policy))
         registry = Registry(self, "registry", RegistryConfig(repository_name=env.service.image_repository_name,
                                                              kms_key_arn=key.arn, force_delete=env.storage.force_destroy))
         load_balancer = LoadBalancer(self, "load-balancer", LoadBalancerProps(

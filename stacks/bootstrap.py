@@ -19,6 +19,7 @@ class BootstrapStack(TerraformStack):
         super().__init__(scope, id)
         aws_provider(self, env)
         LocalBackend(self, path=f"{state_dir}/{id}.tfstate")
-        backend = StateBackend(self, "state", StateBackendProps(config=env.state))
+        backend = StateBackend(self, "state", StateBackendProps(config=env.state,
+                                                                     deny_insecure_transport=env.tls_only_bucket_policy))
         TerraformOutput(self, "state_bucket", value=backend.bucket_name)
         TerraformOutput(self, "lock_table", value=backend.lock_table_name)

@@ -1,6 +1,7 @@
 """Local AWS emulator (moto server) for offline Terraform / CDKTF runs.
 
-The moto server runs as a **subprocess** (``python -m moto.server``) bound to
+The moto server runs as a **subprocess** (this file's ``serve`` command:
+``moto.server`` plus a few small fixes, see ``_apply_patches``) bound to
 127.0.0.1 only, so that terraform processes started separately can share it
 and so it can always be killed (it runs in its own process group).
 
@@ -148,7 +149,7 @@ class MotoServer:
         out = self._log if self._log else subprocess.DEVNULL
         env = {**os.environ, **DEFAULT_SERVER_ENV, **self.env}
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "moto.server", "-H", HOST, "-p", str(self.port)],
+            [sys.executable, os.path.abspath(__file__), "serve", "--port", str(self.port)],
             stdin=subprocess.DEVNULL,
             stdout=out,
             stderr=out,
@@ -198,6 +199,82 @@ class MotoServer:
             self.stop()
         except Exception:
             pass
+
+
+# --------------------------------------------------------------------------
+# Server process: moto.server plus small fixes for gaps that make Terraform
+# (hashicorp/aws 5.100.0) hang or fail against moto 5.2.5.  Each fix only
+# adds behaviour moto lacks; set MOTO_EMULATOR_NO_PATCHES=1 to run stock moto.
+# --------------------------------------------------------------------------
+
+def _apply_patches() -> None:
+    import threading
+
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication
+
+    # a) Serialize requests.  moto's backends are not thread-safe; terraform's
+    #    parallel calls otherwise race (seen: two concurrent
+    #    RevokeSecurityGroupIngress on one group -> InvalidPermission.NotFound).
+    lock = threading.Lock()
+    dispatch = DomainDispatcherApplication.__call__
+
+    def serialized(self, environ, start_response):  # type: ignore[no-untyped-def]
+        with lock:
+            return dispatch(self, environ, start_response)
+
+    DomainDispatcherApplication.__call__ = serialized  # type: ignore[method-assign]
+
+    # b) Application Auto Scaling tag API is missing: the provider's tag read
+    #    gets HTTP 500 and retries until timeout (aws_appautoscaling_target).
+    import json
+
+    from moto.applicationautoscaling.responses import ApplicationAutoScalingResponse as AAS
+
+    tags: dict[str, dict[str, str]] = {}
+    register = AAS.register_scalable_target
+
+    def register_scalable_target(self):  # type: ignore[no-untyped-def]
+        body = register(self)
+        arn = json.loads(body)["ScalableTargetARN"]
+        tags.setdefault(arn, {}).update(self._get_param("Tags") or {})
+        return body
+
+    def list_tags_for_resource(self):  # type: ignore[no-untyped-def]
+        return json.dumps({"Tags": tags.get(self._get_param("ResourceARN"), {})})
+
+    def tag_resource(self):  # type: ignore[no-untyped-def]
+        tags.setdefault(self._get_param("ResourceARN"), {}).update(self._get_param("Tags") or {})
+        return "{}"
+
+    def untag_resource(self):  # type: ignore[no-untyped-def]
+        current = tags.get(self._get_param("ResourceARN"), {})
+        for key in self._get_param("TagKeys") or []:
+            current.pop(key, None)
+        return "{}"
+
+    AAS.register_scalable_target = register_scalable_target  # type: ignore[method-assign]
+    AAS.list_tags_for_resource = list_tags_for_resource  # type: ignore[attr-defined]
+    AAS.tag_resource = tag_resource  # type: ignore[attr-defined]
+    AAS.untag_resource = untag_resource  # type: ignore[attr-defined]
+
+    # c) ElastiCache DeleteCacheSubnetGroup is missing: destroy retries forever.
+    from moto.core.responses import EmptyResult
+    from moto.elasticache.responses import ElastiCacheResponse
+
+    def delete_cache_subnet_group(self):  # type: ignore[no-untyped-def]
+        self.elasticache_backend.cache_subnet_groups.pop(self._get_param("CacheSubnetGroupName"), None)
+        return EmptyResult()
+
+    ElastiCacheResponse.delete_cache_subnet_group = delete_cache_subnet_group  # type: ignore[attr-defined]
+
+
+def serve(port: int) -> None:
+    """Run the (patched) moto server in this process until killed."""
+    if os.environ.get("MOTO_EMULATOR_NO_PATCHES") != "1":
+        _apply_patches()
+    from moto.server import main as moto_main
+
+    moto_main(["-H", HOST, "-p", str(port)])
 
 
 # --------------------------------------------------------------------------
@@ -265,7 +342,12 @@ def main(argv: Optional[list[str]] = None) -> int:
         if name == "start":
             sp.add_argument("--port", type=int, default=None, help="port (default: a free one)")
             sp.add_argument("--timeout", type=float, default=30.0, help="startup timeout, seconds")
+    sp = sub.add_parser("serve", help="run the server in the foreground (used internally)")
+    sp.add_argument("--port", type=int, required=True)
     a = p.parse_args(argv)
+    if a.cmd == "serve":
+        serve(a.port)
+        return 0
     if a.cmd == "start":
         return cli_start(a.state_dir, a.port, a.timeout)
     if a.cmd == "stop":

@@ -24,7 +24,12 @@ def _decode(value: str):
 
 
 def policy_document(value: str) -> dict:
-    return _decode(value)
+    """A policy with every statement's Resource as a list (IAM allows a string for one)."""
+    document = _decode(value)
+    for statement in document["Statement"]:
+        if isinstance(statement.get("Resource"), str):
+            statement["Resource"] = [statement["Resource"]]
+    return document
 
 
 # --- network ------------------------------------------------------------------------------------

