@@ -108,7 +108,7 @@ def test_network_in_two_zones_with_chained_security_groups(deployment):
 def test_load_balancer_listener_and_target_group(deployment):
     elb = aws("elbv2", deployment["endpoint"])
     (lb,) = [lb for lb in elb.describe_load_balancers()["LoadBalancers"] if lb["LoadBalancerName"] == f"{STACK}-alb"]
-    assert lb["Scheme"] == "internet-facing" and len(lb["AvailabilityZones"]) == 2
+    assert lb["Type"] == "application" and len(lb["AvailabilityZones"]) == 2
     (listener,) = elb.describe_listeners(LoadBalancerArn=lb["LoadBalancerArn"])["Listeners"]
     assert (listener["Port"], listener["Protocol"]) == (80, "HTTP")
     (group,) = elb.describe_target_groups(LoadBalancerArn=lb["LoadBalancerArn"])["TargetGroups"]

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Set up and run every test tier (unit, validate, entrypoint, emulator, integration) in one pytest
+# process, then the linters (checkov on every synthesized stack, hadolint, actionlint).
+#
+#   bash scripts/test.sh                    # everything
+#   bash scripts/test.sh tests/unit         # one tier (arguments go to pytest; linters are skipped)
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+cd "$AJUDA_ROOT"
+
+ensure_venv
+ensure_cdktf_cli
+discover_provider_mirror
+if [ "${CI:-}" = "true" ]; then
+  command -v terraform >/dev/null || die "CI: terraform is not on PATH"
+  [ -n "${AJUDA_PROVIDER_MIRROR:-}" ] || die "CI: no Terraform provider mirror (set AJUDA_PROVIDER_MIRROR)"
+fi
+
+if [ "$#" -gt 0 ]; then
+  exec python -m pytest "$@"
+fi
+
+log "preparing the integration tier (Redis, Open WebUI in its own virtualenv)"
+source "$AJUDA_ROOT/scripts/integration-env.sh"
+
+log "running the test tiers"
+python -m pytest -ra tests/unit tests/validate tests/entrypoint tests/emulator tests/integration
+
+log "synthesizing every environment for the linters"
+python main.py
+source "$AJUDA_ROOT/.ci/lint-tools.sh" .venv-tools
+mapfile -t stacks < <(find cdktf.out/stacks -mindepth 1 -maxdepth 1 -type d | sort)
+run_checkov "${stacks[@]}"
+run_hadolint Dockerfile
+run_actionlint
+log "all tests and linters passed"
