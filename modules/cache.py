@@ -31,10 +31,8 @@ class Cache(Construct):
     def __init__(self, scope: Construct, id: str, props: CacheProps) -> None:
         super().__init__(scope, id)
         cfg = props.config
-        group = firewall.security_group(self, "security-group", name=f"{props.name}-cache", vpc_id=props.vpc_id,
-                                        description="Valkey: reachable only from the Open WebUI tasks")
-        firewall.allow(self, "from-app", port=REDIS_PORT, to_group_id=group.id,
-                       from_group_id=props.client_security_group_id, description="Valkey from the Open WebUI tasks")
+        group = firewall.private_service_group(self, name=f"{props.name}-cache", vpc_id=props.vpc_id, port=REDIS_PORT,
+                                               service="Valkey", client_group_id=props.client_security_group_id)
         subnets = ElasticacheSubnetGroup(self, "subnet-group", name=f"{props.name}-cache", subnet_ids=props.subnet_ids,
                                          description="Open WebUI cache subnets")
         auth = Secret(self, "auth-token", SecretConfig(

@@ -51,10 +51,8 @@ class Database(Construct):
     def __init__(self, scope: Construct, id: str, props: DatabaseProps) -> None:
         super().__init__(scope, id)
         cfg = props.config
-        group = firewall.security_group(self, "security-group", name=f"{props.name}-database", vpc_id=props.vpc_id,
-                                        description="PostgreSQL: reachable only from the Open WebUI tasks")
-        firewall.allow(self, "from-app", port=POSTGRES_PORT, to_group_id=group.id,
-                       from_group_id=props.client_security_group_id, description="PostgreSQL from the Open WebUI tasks")
+        group = firewall.private_service_group(self, name=f"{props.name}-database", vpc_id=props.vpc_id, port=POSTGRES_PORT,
+                                               service="PostgreSQL", client_group_id=props.client_security_group_id)
         subnets = DbSubnetGroup(self, "subnet-group", name=f"{props.name}-database", subnet_ids=props.subnet_ids,
                                 description="Database subnets (no route to the internet)")
         parameters = {

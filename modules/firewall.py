@@ -35,6 +35,16 @@ def allow(scope: Construct, id: str, *, port: int, description: str, to_group_id
         )
 
 
+def private_service_group(scope: Construct, *, name: str, vpc_id: str, port: int, service: str,
+                          client_group_id: str) -> SecurityGroup:
+    """The group of a data store that only the application's tasks may reach, on its one port."""
+    group = security_group(scope, "security-group", name=name, vpc_id=vpc_id,
+                           description=f"{service}: reachable only from the Open WebUI tasks")
+    allow(scope, "from-app", port=port, to_group_id=group.id, from_group_id=client_group_id,
+          description=f"{service} from the Open WebUI tasks")
+    return group
+
+
 def allow_egress_to_cidr(scope: Construct, id: str, *, group_id: str, port: int, cidr: str, description: str) -> None:
     VpcSecurityGroupEgressRule(scope, id, security_group_id=group_id, ip_protocol="tcp", from_port=port, to_port=port,
                                cidr_ipv4=cidr, description=description)

@@ -40,7 +40,11 @@ class CdktfProject:
         return self.workdir / "cdktf.out" / "stacks" / stack
 
     def run(self, *args: str, timeout: int = 900) -> subprocess.CompletedProcess:
-        result = subprocess.run([self.cdktf, *args, "--skip-provider-lock", "--auto-approve"], cwd=self.workdir,
+        """``cdktf deploy|destroy ...`` offline and unattended."""
+        return self.cli(*args, "--skip-provider-lock", "--auto-approve", timeout=timeout)
+
+    def cli(self, *args: str, timeout: int = 900) -> subprocess.CompletedProcess:
+        result = subprocess.run([self.cdktf, *args], cwd=self.workdir,
                                 env=self.env, capture_output=True, text=True, timeout=timeout)
         assert result.returncode == 0, f"cdktf {' '.join(args)} failed:\n{result.stdout[-6000:]}\n{result.stderr[-3000:]}"
         return result
