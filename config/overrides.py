@@ -7,10 +7,13 @@ replaces just those settings; every key must name an existing setting.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import fields, is_dataclass, replace
 from typing import Any
 
 from config.model import ConfigError, EnvironmentConfig
+
+_SECRET_SETTING = re.compile(r"password|secret|token|credential|private_key", re.I)
 
 
 def _apply(obj: Any, changes: dict[str, Any], path: str) -> Any:
@@ -20,6 +23,9 @@ def _apply(obj: Any, changes: dict[str, Any], path: str) -> Any:
     updates = {}
     for key, value in changes.items():
         setting = f"{path}.{key}"
+        if _SECRET_SETTING.search(key):
+            raise ConfigError(f"{setting}: secrets are never configuration; passwords are generated in Secrets Manager "
+                              "(README: Configuration)")
         if key not in known:
             raise ConfigError(f"{setting}: unknown setting (known: {', '.join(known)})")
         current = getattr(obj, key)

@@ -21,7 +21,8 @@ if [ "$#" -gt 0 ]; then
 fi
 
 log "preparing the integration tier (Redis, Open WebUI in its own virtualenv)"
-source "$AJUDA_ROOT/scripts/integration-env.sh"
+integration_exports="$(bash "$AJUDA_ROOT/scripts/integration-env.sh")"
+eval "$integration_exports"
 
 log "running the test tiers"
 python -m pytest -ra tests/unit tests/validate tests/entrypoint tests/emulator tests/integration

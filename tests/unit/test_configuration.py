@@ -91,6 +91,17 @@ def test_overrides_file_changes_a_setting_and_rejects_unknown_keys(tmp_path):
         config.load(["prod"], overrides_file=str(bad))
 
 
+@pytest.mark.parametrize("key", ["master_password", "app_password"])
+def test_a_password_in_configuration_is_refused_without_echoing_it(tmp_path, key):
+    overrides = tmp_path / "overrides.json"
+    overrides.write_text(json.dumps({"prod": {"database": {key: "pa(ss)$w+o@r:d/"}}}))
+    with pytest.raises(ConfigError) as caught:
+        config.load(["prod"], overrides_file=str(overrides))
+    message = str(caught.value)
+    assert message.startswith(f"prod.database.{key}: secrets are never configuration")
+    assert "pa(ss)" not in message
+
+
 def test_capacity_catalog_matches_the_rds_formula():
     # LEAST(DBInstanceClassMemory / 9531392, 5000) with ~90 % of nominal memory visible to the engine.
     assert 1500 < catalog.rds_default_max_connections("db.r7g.large") < 1803
