@@ -21,7 +21,6 @@ from modules import checkov, firewall
 IDLE_TIMEOUT_SECONDS = 300
 # TLS 1.2 and 1.3 only, forward-secret ciphers.
 TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
-HEALTH_CHECK_PATH = "/health"
 
 
 @dataclass(frozen=True)
@@ -31,6 +30,8 @@ class LoadBalancerProps:
     subnet_ids: list[str]
     target_security_group_id: str
     target_port: int
+    # A liveness path: one that does not fail when a dependency (database, cache) is slow.
+    health_check_path: str
     log_bucket: str
     log_prefix: str
     deletion_protection: bool
@@ -76,7 +77,7 @@ class LoadBalancer(Construct):
         self.target_group = LbTargetGroup(
             self, "targets", name=f"{props.name}-web", port=props.target_port, protocol="HTTP", target_type="ip",
             vpc_id=props.vpc_id, deregistration_delay="30",
-            health_check={"path": HEALTH_CHECK_PATH, "matcher": "200", "interval": 15, "timeout": 5,
+            health_check={"path": props.health_check_path, "matcher": "200", "interval": 15, "timeout": 5,
                           "healthy_threshold": 2, "unhealthy_threshold": 3},
             # Socket.IO runs websocket-only in Open WebUI and app state is shared through Redis, so
             # a client needs no affinity to one task.

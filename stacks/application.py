@@ -64,6 +64,7 @@ class ApplicationStack(TerraformStack):
         load_balancer = LoadBalancer(self, "load-balancer", LoadBalancerProps(
             name=name, vpc_id=network.vpc_id, subnet_ids=network.public_subnet_ids,
             target_security_group_id=app_group.id, target_port=env.service.container_port,
+            health_check_path=open_webui.HEALTH_CHECK_PATH,
             log_bucket=storage.log_archive.name, log_prefix=ALB_LOG_PREFIX,
             deletion_protection=env.operations.deletion_protection,
             domain_name=env.domain.name if env.https else None, hosted_zone_id=env.domain.hosted_zone_id,
