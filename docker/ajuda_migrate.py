@@ -6,6 +6,11 @@ build the whole settings registry and the OAuth clients): Alembic's ``upgrade he
 with the packaged alembic.ini and migrations/ directory. migrations/env.py reads
 DATABASE_URL (already composed by the entrypoint) through open_webui.env.
 
+With VECTOR_DB=pgvector it then creates Open WebUI's pgvector table (document_chunk) and its
+indexes, which the app otherwise creates at start-up outside Alembic: replicas booting at once on
+a fresh database race on that CREATE TABLE and one of them dies (the integration tier reproduced
+it). That step imports open_webui.config.
+
 A PostgreSQL advisory lock serialises concurrent runs (two deploys at once); the
 second run waits, then finds the schema at head and does nothing.
 
@@ -34,6 +39,20 @@ def _redact(text: str, secrets: list[str]) -> str:
     return text
 
 
+def _create_vector_schema() -> None:
+    """Create what Open WebUI's pgvector client creates at start-up (document_chunk and its indexes).
+
+    Done here, once, under the lock: replicas booting at once on a fresh database otherwise race
+    on CREATE TABLE (UniqueViolation on pg_type_typname_nsp_index) and one of them dies.
+    """
+    if os.environ.get("VECTOR_DB", "").lower() != "pgvector":
+        return
+    # Imports open_webui.config (settings registry, static files): only in this branch.
+    from open_webui.retrieval.vector.dbs.pgvector import PgvectorClient
+
+    PgvectorClient()
+
+
 def main() -> int:
     database_url = os.environ.get("DATABASE_URL", "")
     secrets = _secrets_in(database_url)
@@ -58,6 +77,7 @@ def main() -> int:
             lock.execute(text("SELECT pg_advisory_lock(:key)"), {"key": ADVISORY_LOCK_KEY})
             try:
                 command.upgrade(alembic_cfg, "head")
+                _create_vector_schema()
             finally:
                 lock.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": ADVISORY_LOCK_KEY})
         lock_engine.dispose()

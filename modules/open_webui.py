@@ -193,6 +193,13 @@ def container_environment(s: OpenWebUISettings) -> dict[str, str]:
         "RAG_EMBEDDING_MODEL_AUTO_UPDATE": "false",
         "RAG_RERANKING_MODEL_AUTO_UPDATE": "false",
         "WHISPER_MODEL_AUTO_UPDATE": "false",
+        # --- model connections -----------------------------------------------------------------
+        # config.py:243/325: both default to on, with Ollama at localhost:11434 and OpenAI at
+        # https://api.openai.com/v1 (empty key): every GET /api/models (each page load) then calls
+        # them (the integration tier's egress sink caught it). No Ollama in this architecture; the
+        # OpenAI-compatible provider is added here (URL + key secret) once one is chosen.
+        "ENABLE_OLLAMA_API": "false",
+        "ENABLE_OPENAI_API": "false",
         # --- cookies ---------------------------------------------------------------------------
         # env.py:777-786. "Secure" only over https, or browsers drop the cookie on http.
         "WEBUI_SESSION_COOKIE_SECURE": _flag(s.is_https),

@@ -11,6 +11,7 @@ where they fail it.
 from __future__ import annotations
 
 import os
+import signal
 import time
 import uuid
 from collections.abc import Iterator
@@ -36,20 +37,29 @@ def integration_requirements() -> None:
         pytest.skip(message)
 
 
+def _terminate_as_interrupt(signum, frame):  # noqa: ARG001
+    # A CI timeout sends SIGTERM: turn it into an interrupt so the finalizer below still runs.
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
 @pytest.fixture(scope="session")
 def cluster(integration_requirements, synthesized, tmp_path_factory) -> Iterator[harness.Cluster]:
+    previous_handler = signal.signal(signal.SIGTERM, _terminate_as_interrupt)
     workdir = tmp_path_factory.mktemp("integration")
-    started = time.monotonic()
     cluster = harness.Cluster(synthesized, workdir, replicas=2)
-    cluster.start()  # stops what it started itself if it fails half-way
-    print(f"\n[integration] cluster up in {time.monotonic() - started:.1f}s {cluster.timings} (logs: {workdir})")
-    ports = [cluster.postgres.port, cluster.redis.port, cluster.moto.port, cluster.egress.port,
-             *(r.port for r in cluster.replicas)]
     try:
+        started = time.monotonic()
+        cluster.start()
+        print(f"\n[integration] cluster up in {time.monotonic() - started:.1f}s {cluster.timings} (logs: {workdir})")
         yield cluster
     finally:
+        ports = [s.port for s in (cluster.postgres, cluster.redis, cluster.moto, cluster.egress) if s is not None]
+        ports += [r.port for r in cluster.replicas]
         processes = [r.process for r in cluster.replicas if r.process is not None]
-        cluster.stop()
+        try:
+            cluster.stop()
+        finally:
+            signal.signal(signal.SIGTERM, previous_handler)
         still_running = [p.pid for p in processes if p.poll() is None]
         still_listening = harness.listening_ports(ports)
         assert not still_running, f"replica processes still running after stop: {still_running}"

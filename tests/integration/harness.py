@@ -9,10 +9,11 @@ Used by tests/integration (pytest) and bench/load_bench.py. What it does, in ord
 2. The database bootstrap from the database stack's own definition:
    ``stacks.database.app_database_access(prod).sql(password)`` run by the superuser.
 3. Secrets Manager: one moto secret per secret the PROD task definition references
-   (``SECRET_VALUES``, keyed by the secret's synthesized name), then every ``secrets`` entry of
+   (``secret_values()``, keyed by the secret's synthesized name), then every ``secrets`` entry of
    the container definition resolved the way ECS resolves ``valueFrom``.
-4. The container environment = the image's ENV (Dockerfile) < the synthesized ``environment``
-   (every entry, except the network endpoints etc. in ``REPLACEMENTS``) < resolved secrets.
+4. The container environment = the image's ENV (Dockerfile) < ``IMAGE_STAND_INS`` (where a pip
+   install differs from the image) < the synthesized ``environment`` (every entry, except the
+   network endpoints etc. in ``REPLACEMENTS``) < resolved secrets.
 5. ``ajuda-entrypoint migrate`` with the synthesized migration overrides (the stack output
    ``migration_overrides``), then N service replicas: ``ajuda-entrypoint open-webui serve``.
 """
@@ -57,7 +58,10 @@ OWUI_VENV = ROOT / ".venv-openwebui"
 # The local origin users "open": an ALB stand-in address on loopback. Nothing needs to listen
 # there: the tests talk to each replica directly and send this Origin, as the ALB forwards it.
 LOCAL_SITE_HOST = "localhost"
-# Admin connections outside the app role during the load: the harness's pg_stat_activity sampler.
+# Open WebUI's pgvector table (retrieval/vector/dbs/pgvector.py), created by the app, not by Alembic.
+VECTOR_TABLE = "document_chunk"
+# Connections outside the app role allowed during the load: the harness's pg_stat_activity sampler
+# (one superuser connection) plus one spare for any other harness query running at that moment.
 ADMIN_CONNECTION_ALLOWANCE = 2
 
 # ---------------------------------------------------------------------------------------------
@@ -114,6 +118,10 @@ IMAGE_STAND_INS: dict[str, str] = {
     "SENTENCE_TRANSFORMERS_HOME": "the image's baked embedding model",
     # The Dockerfile copies ajuda_migrate.py to /usr/local/lib/ajuda/; here the repository copy.
     "AJUDA_MIGRATE_SCRIPT": "the image's /usr/local/lib/ajuda/ajuda_migrate.py",
+    # The pip package keeps its frontend build and static sources inside the package, which
+    # env.py looks for only with this flag (`open-webui serve` sets it itself; in the image they
+    # sit at /app/build, found without it). Needed by any other process importing open_webui.config.
+    "FROM_INIT_PY": "the pip package's layout (the image's is /app/build + /app/backend)",
     # The image's PATH has python3 and open-webui: here the Open WebUI venv's bin first.
     "PATH": "the image's PATH (python3, open-webui)",
     "HOME": "a private home per process",
@@ -506,6 +514,8 @@ class Cluster:
         self.secret_arns: dict[str, str] = {}
         self.bucket = resolve_terraform_value(self.synthesized_env["S3_BUCKET_NAME"], self.stack_json)
         self.timings: dict[str, float] = {}
+        self.tables_after_migration: set[str] = set()
+        self.concurrent_boot: bool | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -520,6 +530,7 @@ class Cluster:
             t0 = time.monotonic()
             self.run_migration()
             self.migration_seconds = self.timings["migration"] = time.monotonic() - t0
+            self.tables_after_migration = self.tables()
             t0 = time.monotonic()
             self._start_replicas()
             self.timings["replicas_ready"] = time.monotonic() - t0
@@ -686,6 +697,7 @@ class Cluster:
             "DATA_DIR": str(data_dir),
             "SENTENCE_TRANSFORMERS_HOME": str(self._model_home()),
             "AJUDA_MIGRATE_SCRIPT": str(MIGRATE_SCRIPT),
+            "FROM_INIT_PY": "true",
             "PATH": f"{owui_bin().parent}:/usr/local/bin:/usr/bin:/bin",
             "HOME": str(home),
             "LANG": "C.UTF-8",
@@ -743,10 +755,22 @@ class Cluster:
                 # `open-webui serve` runs the same app with FORWARDED_ALLOW_IPS / UVICORN_WORKERS.
                 command=["open-webui", "serve", "--host", LOCALHOST, "--port", str(port)],
             ))
-        for replica in self.replicas:
-            replica.start()
-        for replica in self.replicas:
-            self.timings[f"{replica.name}_ready"] = replica.wait_ready(budget)
+        if VECTOR_TABLE in self.tables_after_migration:
+            # Everything the app creates exists: boot every replica at once, as ECS does.
+            self.concurrent_boot = True
+            for replica in self.replicas:
+                replica.start()
+            for replica in self.replicas:
+                self.timings[f"{replica.name}_ready"] = replica.wait_ready(budget)
+        else:
+            # Known race (test_6_known_gaps.py): Open WebUI creates the pgvector table at start-up,
+            # outside the migrations, and replicas booting at once on a fresh database collide on
+            # CREATE TABLE (UniqueViolation on pg_type). Until the migration task creates it,
+            # boot one replica after the other so the tier is deterministic.
+            self.concurrent_boot = False
+            for replica in self.replicas:
+                replica.start()
+                self.timings[f"{replica.name}_ready"] = replica.wait_ready(budget)
 
     def restart(self, replica: Replica) -> float:
         health = self.container.get("healthCheck", {})
@@ -770,6 +794,11 @@ class Cluster:
             vector_pool_max_overflow=int(env["PGVECTOR_POOL_MAX_OVERFLOW"]),
         )
         return open_webui.max_database_connections_per_task(settings)
+
+    def tables(self) -> set[str]:
+        with self.superuser(self.access.database) as cur:
+            cur.execute("SELECT tablename FROM pg_tables WHERE schemaname = %s", [self.access.schema])
+            return {row[0] for row in cur.fetchall()}
 
     def alembic_version(self) -> list[str]:
         with self.superuser(self.access.database) as cur:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
 
 import pytest
@@ -20,6 +21,17 @@ def _auth(token: str) -> dict:
 def test_both_replicas_are_healthy(cluster, path):
     for replica in cluster.replicas:
         assert harness.http_status(replica.url + path) == 200, f"{replica.name} {path}\n{replica.log_tail()}"
+
+
+def test_every_replica_publishes_the_synthesized_site_settings(cluster, admin):
+    """/api/config (what the login page reads) shows the prod settings took effect on each replica."""
+    for replica in cluster.replicas:
+        body = requests.get(f"{replica.url}/api/config", timeout=30).json()
+        assert body["name"].startswith(cluster.synthesized_env["WEBUI_NAME"]), body["name"]
+        assert "google" in body["oauth"]["providers"], body["oauth"]  # GOOGLE_CLIENT_ID + secret
+        features = body["features"]
+        assert features["enable_signup"] is False and features["enable_login_form"] is True
+        assert features["enable_websocket"] is True and "onboarding" not in body
 
 
 def test_first_signup_is_the_admin_and_signup_then_stays_closed(cluster, admin):
@@ -119,6 +131,38 @@ def test_socketio_accepts_the_site_origin_and_shares_the_session_through_redis(c
     while time.monotonic() < deadline and sid in _hgetall(cluster, "open-webui:session_pool"):
         time.sleep(0.2)
     assert sid not in _hgetall(cluster, "open-webui:session_pool"), "disconnect did not clear the session"
+
+
+def test_an_event_emitted_on_replica_2_reaches_the_users_socket_on_replica_1(cluster, admin):
+    """Cross-replica fan-out through the Redis manager: the point of WEBSOCKET_MANAGER=redis."""
+    replica1, replica2 = cluster.replicas
+    chat = requests.post(f"{replica1.url}/api/v1/chats/new", headers=_auth(admin["token"]), timeout=30,
+                         json={"chat": {"title": "integration", "messages": [], "history": {"messages": {}}}})
+    assert chat.status_code == 200, chat.text
+    chat_id = chat.json()["id"]
+
+    received: list[dict] = []
+    arrived = threading.Event()
+    on_replica1, on_replica2 = _socketio_client(cluster.site_origin), _socketio_client(cluster.site_origin)
+
+    @on_replica1.on("events")
+    def _events(data):
+        if isinstance(data, dict) and data.get("chat_id") == chat_id:
+            received.append(data)
+            arrived.set()
+
+    try:
+        for client, replica in ((on_replica1, replica1), (on_replica2, replica2)):
+            client.connect(replica.url, transports=["websocket"], socketio_path="/ws/socket.io",
+                           auth={"token": admin["token"]}, wait_timeout=15)
+        # Replica 2 handles this and emits "events" to the room user:<id> ...
+        on_replica2.emit("events:chat", {"chat_id": chat_id, "data": {"type": "last_read_at"}})
+        # ... which only reaches the socket held by replica 1 through Redis pub/sub.
+        assert arrived.wait(15), "the event emitted by replica 2 never reached the socket on replica 1"
+    finally:
+        on_replica1.disconnect()
+        on_replica2.disconnect()
+    assert received[0]["data"]["type"] == "chat:list"
 
 
 @pytest.mark.parametrize("origin", ["https://evil.example", "https://chat.ajudadigital.tl.evil.example", "replica"])
