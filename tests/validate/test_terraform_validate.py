@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import shutil
 
-import pytest
 
 from tests.support import terraform
 
