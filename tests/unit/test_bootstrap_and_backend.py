@@ -1,0 +1,56 @@
+"""Bootstrap stack (state bucket + lock table) and the S3 backend of every other stack."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+
+def test_state_bucket_is_versioned_encrypted_private_and_tls_only(synthesized):
+    bucket = synthesized.one("bootstrap", "aws_s3_bucket")
+    assert bucket["bucket"] == "ajuda-digital-terraform-state" and bucket["force_destroy"] is False
+    assert synthesized.one("bootstrap", "aws_s3_bucket_versioning")["versioning_configuration"]["status"] == "Enabled"
+    sse = synthesized.one("bootstrap", "aws_s3_bucket_server_side_encryption_configuration")
+    assert sse["rule"][0]["apply_server_side_encryption_by_default"]["sse_algorithm"] == "AES256"
+    block = synthesized.one("bootstrap", "aws_s3_bucket_public_access_block")
+    assert all(block[k] is True for k in ("block_public_acls", "block_public_policy", "ignore_public_acls",
+                                          "restrict_public_buckets"))
+    statements = json.loads(synthesized.one("bootstrap", "aws_s3_bucket_policy")["policy"])["Statement"]
+    assert [s["Sid"] for s in statements] == ["DenyInsecureTransport"]
+
+
+def test_lock_table(synthesized):
+    table = synthesized.one("bootstrap", "aws_dynamodb_table")
+    assert table["name"] == "ajuda-digital-terraform-locks"
+    assert table["hash_key"] == "LockID" and table["attribute"] == [{"name": "LockID", "type": "S"}]
+    assert table["billing_mode"] == "PAY_PER_REQUEST"
+    assert table["point_in_time_recovery"] == {"enabled": True}
+    assert table["server_side_encryption"] == {"enabled": True}
+
+
+def test_bootstrap_keeps_its_own_state_locally(synthesized):
+    backend = synthesized.stack("bootstrap")["terraform"]["backend"]
+    assert list(backend) == ["local"] and backend["local"]["path"].endswith("bootstrap.tfstate")
+
+
+@pytest.mark.parametrize("stack", ["ajuda-dev", "ajuda-staging", "ajuda-prod", "ajuda-prod-database"])
+def test_stacks_keep_state_in_the_bucket_with_a_lock(synthesized, stack):
+    backend = synthesized.stack(stack)["terraform"]["backend"]["s3"]
+    assert backend == {"bucket": "ajuda-digital-terraform-state", "key": f"ajuda-digital/{stack}.tfstate",
+                       "region": "us-east-1", "dynamodb_table": "ajuda-digital-terraform-locks", "encrypt": True}
+
+
+def test_local_target_points_provider_and_backend_at_the_emulator(synthesized):
+    backend = synthesized.stack("ajuda-local")["terraform"]["backend"]["s3"]
+    assert backend["bucket"] == "ajuda-digital-local-state" and backend["use_path_style"] is True
+    endpoints = backend["endpoints"]
+    assert set(endpoints) == {"s3", "dynamodb", "sts", "iam"}
+    assert all(value.startswith("http://127.0.0.1:") for value in endpoints.values())
+    provider = synthesized.stack("ajuda-local")["provider"]["aws"][0]
+    assert provider["skip_credentials_validation"] is True
+    provider_endpoints = provider["endpoints"][0]
+    assert {"ec2", "ecs", "rds", "s3", "elbv2", "secretsmanager"} <= set(provider_endpoints)
+    assert set(provider_endpoints.values()) == {endpoints["s3"]}
+    # The real environments never carry emulator settings.
+    assert "endpoints" not in synthesized.stack("ajuda-prod")["provider"]["aws"][0]
