@@ -19,10 +19,10 @@
 # warning or worse; checkov: any failed check, any parsing error, or nothing scanned).
 #
 # Note on checkov and Terraform JSON (checkov 3.3.30, --framework terraform_json):
-# inline suppressions are NOT supported. Neither `"//": "checkov:skip=ID: why"`
-# inside a resource nor any other "//" form is read (see bridgecrewio/checkov#4634),
-# and `--framework terraform` ignores *.tf.json entirely. To accept a finding use
-# `--skip-check ID` (global) or a checkov baseline file (`--baseline FILE`, per resource).
+# inline suppressions are NOT supported (bridgecrewio/checkov#4634), and `--framework
+# terraform` ignores *.tf.json entirely. The constructs therefore record each skip and its
+# reason in the resource's "//" comment, and tools/checkov_gate.py judges checkov's JSON
+# report against them: the log shows every accepted finding with its reason.
 set -euo pipefail
 
 LINT_TOOLS_REQUIREMENTS=(
@@ -125,8 +125,9 @@ run_checkov() {
     _lint_log "usage: run_checkov DIR... [-- CHECKOV_OPTION...]"
     return 2
   fi
-  local dir report status failures=0
-  report="$(mktemp)"
+  local dir report_dir status failures=0
+  # With one output format checkov treats --output-file-path as a directory (results_json.json).
+  report_dir="$(mktemp -d)"
   # One run per directory: given several -d roots, checkov 3.3.30 prints overlapping reports.
   for dir in "${dirs[@]}"; do
     if [ -z "$(find "$dir" -name '*.tf.json' -print -quit 2> /dev/null)" ]; then
@@ -137,11 +138,12 @@ run_checkov() {
     status=0
     # --skip-download and BC_SKIP_MAPPING: no calls to the Prisma Cloud API (offline, deterministic).
     BC_SKIP_MAPPING=TRUE "$LINT_TOOLS_VENV/bin/checkov" -d "$dir" --framework terraform_json \
-      --quiet --compact --skip-download -o cli -o json --output-file-path "console,$report" \
-      ${extra[@]+"${extra[@]}"} || status=$?
-    _checkov_verdict "$report" "$status" "$dir" || failures=$((failures + 1))
+      --quiet --compact --skip-download -o json --output-file-path "$report_dir" \
+      ${extra[@]+"${extra[@]}"} > /dev/null || status=$?
+    _checkov_verdict "$report_dir/results_json.json" "$status" "$dir" || failures=$((failures + 1))
+    rm -f "$report_dir/results_json.json"
   done
-  rm -f "$report"
+  rm -rf "$report_dir"
   if [ "$failures" -gt 0 ]; then
     _lint_log "checkov: $failures of ${#dirs[@]} director(ies) failed"
     return 1

@@ -39,10 +39,11 @@ def _logical_id(resource: str) -> str:
     return resource.rsplit(".", 1)[-1]
 
 
-def judge(reports: list[dict], stack: dict) -> tuple[dict[str, int], list[str]]:
+def judge(reports: list[dict], stack: dict) -> tuple[dict[str, int], list[str], list[str]]:
+    """Counts, unaccepted failures, and accepted failures (each with the recorded reason)."""
     skips = inline_skips(stack)
     counts = {"passed": 0, "failed": 0, "skipped": 0, "parsing_errors": 0}
-    failures = []
+    failures, accepted = [], []
     for report in reports:
         summary = report.get("summary", {})
         counts["passed"] += int(summary.get("passed", 0))
@@ -51,10 +52,11 @@ def judge(reports: list[dict], stack: dict) -> tuple[dict[str, int], list[str]]:
             reason = skips.get(_logical_id(failed["resource"]), {}).get(failed["check_id"], "")
             if reason:
                 counts["skipped"] += 1
+                accepted.append(f"{failed['check_id']} {_logical_id(failed['resource'])}: {reason}")
             else:
                 counts["failed"] += 1
                 failures.append(f"{failed['check_id']} {failed['resource']}: {failed.get('check_name', '')}")
-    return counts, failures
+    return counts, failures, accepted
 
 
 def main(argv: list[str]) -> int:
@@ -67,9 +69,11 @@ def main(argv: list[str]) -> int:
         return 1
     reports = data if isinstance(data, list) else [data]
     stack = json.loads((stack_dir / "cdk.tf.json").read_text())
-    counts, failures = judge(reports, stack)
+    counts, failures, accepted = judge(reports, stack)
     print(f"checkov {stack_dir.name}: passed={counts['passed']} failed={counts['failed']} "
           f"skipped-with-reason={counts['skipped']} parsing_errors={counts['parsing_errors']}", file=sys.stderr)
+    for skip in accepted:
+        print(f"  skipped {skip}", file=sys.stderr)
     for failure in failures:
         print(f"  FAILED {failure}", file=sys.stderr)
     problems = counts["failed"] or counts["parsing_errors"] or status not in (0, 1)

@@ -75,9 +75,10 @@ def _report(passed: int, failed: list[tuple[str, str]]) -> dict:
 
 def test_a_failure_with_a_reasoned_skip_counts_as_skipped():
     stack = _stack({"logs_ABC": ["checkov:skip=CKV_AWS_18:This is the log archive"]})
-    counts, failures = checkov_gate.judge([_report(3, [("CKV_AWS_18", "aws_s3_bucket.logs_ABC")])], stack)
+    counts, failures, accepted = checkov_gate.judge([_report(3, [("CKV_AWS_18", "aws_s3_bucket.logs_ABC")])], stack)
     assert counts == {"passed": 3, "failed": 0, "skipped": 1, "parsing_errors": 0}
     assert failures == []
+    assert accepted == ["CKV_AWS_18 logs_ABC: This is the log archive"]
 
 
 def test_a_failure_without_a_skip_or_with_an_empty_reason_fails():
@@ -87,8 +88,8 @@ def test_a_failure_without_a_skip_or_with_an_empty_reason_fails():
         ("CKV_AWS_21", "aws_s3_bucket.logs_ABC"),  # no skip for this check
         ("CKV_AWS_18", "aws_s3_bucket.other_DEF"),  # the skip is on another resource
     ])
-    counts, failures = checkov_gate.judge([report], stack)
-    assert counts["failed"] == 3 and counts["skipped"] == 0
+    counts, failures, accepted = checkov_gate.judge([report], stack)
+    assert counts["failed"] == 3 and counts["skipped"] == 0 and accepted == []
     assert [failure.split()[0] for failure in failures] == ["CKV_AWS_145", "CKV_AWS_21", "CKV_AWS_18"]
 
 
