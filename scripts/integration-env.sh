@@ -19,7 +19,7 @@
 # Environment: AJUDA_OWUI_VENV (default <repo>/.venv-openwebui), AJUDA_OWUI_PYTHON_BASE (the
 # interpreter that creates that venv; default python3.11, else python3).
 set -euo pipefail
-# shellcheck disable=SC1091 # lib.sh sits beside this script
+# shellcheck source=scripts/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 OWUI_VENV="${AJUDA_OWUI_VENV:-$AJUDA_ROOT/.venv-openwebui}"

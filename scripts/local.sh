@@ -9,6 +9,7 @@
 #
 # Everything it creates lives under .local/ (emulator log, bootstrap state, outputs).
 set -euo pipefail
+# shellcheck source=scripts/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 LOCAL_DIR="$AJUDA_ROOT/.local"
@@ -42,7 +43,7 @@ up() {
   setup
   if ! emulator_endpoint >/dev/null; then
     # A new emulator starts empty: drop state and backend settings left by an earlier one.
-    rm -rf "$AJUDA_BOOTSTRAP_STATE_DIR"/* "$LOCAL_DIR/outputs.json" \
+    rm -rf "${AJUDA_BOOTSTRAP_STATE_DIR:?}"/* "$LOCAL_DIR/outputs.json" \
       "$AJUDA_ROOT/cdktf.out/stacks/$STACK/.terraform" "$AJUDA_ROOT/cdktf.out/stacks/$BOOTSTRAP/.terraform"
   fi
   log "starting the AWS emulator"

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Set up and run every test tier (unit, validate, entrypoint, emulator, integration) in one pytest
-# process, then the linters (checkov on every synthesized stack, hadolint, actionlint).
+# process, then the linters (checkov on every synthesized stack, hadolint, shellcheck, actionlint).
 #
 #   bash scripts/test.sh                    # everything
 #   bash scripts/test.sh tests/unit         # one tier (arguments go to pytest; linters are skipped)
 set -euo pipefail
+# shellcheck source=scripts/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$AJUDA_ROOT"
 
@@ -29,9 +30,11 @@ python -m pytest -ra tests/unit tests/validate tests/entrypoint tests/emulator t
 
 log "synthesizing every environment for the linters"
 python main.py
+# shellcheck source=.ci/lint-tools.sh
 source "$AJUDA_ROOT/.ci/lint-tools.sh" .venv-tools
 mapfile -t stacks < <(find cdktf.out/stacks -mindepth 1 -maxdepth 1 -type d | sort)
 run_checkov "${stacks[@]}"
 run_hadolint Dockerfile
+run_shellcheck
 run_actionlint
 log "all tests and linters passed"
