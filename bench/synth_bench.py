@@ -48,8 +48,11 @@ def main() -> int:
     print(f"synth, all environments:        {synth:6.2f} s  samples {', '.join(f'{s:.2f}' for s in synth_samples)}  ({stacks} stacks)")
     print(f"our code on top of the floor:   {synth - floor:6.2f} s")
     if args.emulator:
-        e2e = timed(["bash", "scripts/local.sh", "up"], ENV)
-        down = timed(["bash", "scripts/local.sh", "down"], ENV)
+        # A scratch AJUDA_LOCAL_DIR: a developer's own local deployment is neither reused nor destroyed.
+        with tempfile.TemporaryDirectory() as local_dir:
+            local_env = {**ENV, "AJUDA_LOCAL_DIR": local_dir}
+            e2e = timed(["bash", "scripts/local.sh", "up"], local_env)
+            down = timed(["bash", "scripts/local.sh", "down"], local_env)
         print(f"emulator deploy end to end:     {e2e:6.2f} s  (destroy {down:.2f} s)")
     return 0
 

@@ -7,12 +7,15 @@
 #   bash scripts/local.sh plan     # a fresh plan of the deployed stack (exit 2 = changes)
 #   bash scripts/local.sh down     # destroy both stacks and stop the emulator
 #
-# Everything it creates lives under .local/ (emulator log, bootstrap state, outputs).
+# Everything it creates lives under .local/ (AJUDA_LOCAL_DIR): the emulator's log, the
+# synthesized stacks (.local/cdktf.out, apart from the repository's cdktf.out), the bootstrap
+# state and the outputs. tests/emulator runs this same script in a scratch AJUDA_LOCAL_DIR.
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-LOCAL_DIR="$AJUDA_ROOT/.local"
+LOCAL_DIR="$(mkdir -p "${AJUDA_LOCAL_DIR:-$AJUDA_ROOT/.local}" && cd "${AJUDA_LOCAL_DIR:-$AJUDA_ROOT/.local}" && pwd)"
+OUT_DIR="$LOCAL_DIR/cdktf.out"
 STACK=ajuda-local
 BOOTSTRAP=local-bootstrap
 export AJUDA_ENVIRONMENTS=local
@@ -34,24 +37,27 @@ emulator_endpoint() {
   python -m tools.emulator endpoint --state-dir "$LOCAL_DIR/moto" 2>/dev/null
 }
 
+cdktf_in_project() {
+  (cd "$AJUDA_ROOT" && cdktf "$@" --output "$OUT_DIR")
+}
+
 cdktf_run() {
   # --skip-provider-lock: the lock step asks the public registry; providers come from the mirror.
-  (cd "$AJUDA_ROOT" && cdktf "$@" --skip-provider-lock --auto-approve)
+  cdktf_in_project "$@" --skip-provider-lock --auto-approve
 }
 
 up() {
   setup
   if ! emulator_endpoint >/dev/null; then
     # A new emulator starts empty: drop state and backend settings left by an earlier one.
-    rm -rf "${AJUDA_BOOTSTRAP_STATE_DIR:?}"/* "$LOCAL_DIR/outputs.json" \
-      "$AJUDA_ROOT/cdktf.out/stacks/$STACK/.terraform" "$AJUDA_ROOT/cdktf.out/stacks/$BOOTSTRAP/.terraform"
+    rm -rf "${AJUDA_BOOTSTRAP_STATE_DIR:?}"/* "$LOCAL_DIR/outputs.json" "$OUT_DIR"
   fi
   log "starting the AWS emulator"
   AJUDA_EMULATOR_ENDPOINT="$(python -m tools.emulator start --state-dir "$LOCAL_DIR/moto")"
   export AJUDA_EMULATOR_ENDPOINT
   log "emulator at $AJUDA_EMULATOR_ENDPOINT"
   log "synthesizing"
-  (cd "$AJUDA_ROOT" && cdktf synth >/dev/null)
+  cdktf_in_project synth >/dev/null
   log "deploying $BOOTSTRAP (state bucket and lock table)"
   cdktf_run deploy "$BOOTSTRAP"
   log "deploying $STACK (state in the emulator's S3, lock in its DynamoDB)"
@@ -71,8 +77,8 @@ plan() {
   setup
   AJUDA_EMULATOR_ENDPOINT="$(emulator_endpoint)" || die "the emulator is not running: bash scripts/local.sh up"
   export AJUDA_EMULATOR_ENDPOINT
-  (cd "$AJUDA_ROOT" && cdktf synth >/dev/null)
-  cd "$AJUDA_ROOT/cdktf.out/stacks/$STACK"
+  cdktf_in_project synth >/dev/null
+  cd "$OUT_DIR/stacks/$STACK"
   terraform init -input=false -no-color >/dev/null
   terraform plan -input=false -no-color -detailed-exitcode
 }

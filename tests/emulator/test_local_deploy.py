@@ -1,8 +1,10 @@
 """End to end against the local AWS emulator: bootstrap, deploy, read back, re-plan, lock, destroy.
 
-The tests run in order on one deployment (module-scoped): that is the operator's sequence, and
-each apply costs minutes. The emulator is started here on a free loopback port and stopped at the
-end, pass or fail.
+The deployment is the README's main job itself, ``bash scripts/local.sh up`` (in a scratch
+AJUDA_LOCAL_DIR), so the command a newcomer runs first is the command CI proves. The tests run in
+order on that one deployment (module-scoped): that is the operator's sequence, and each apply
+costs minutes. local.sh starts the emulator on a free loopback port; ``local.sh down`` (or, if
+that fails, a direct stop) ends it, pass or fail.
 """
 
 from __future__ import annotations
@@ -10,16 +12,17 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 import time
+from pathlib import Path
 
 import boto3
 import pytest
 
 from tests.support import terraform
-from tests.support.cdktf_project import CdktfProject
-from tools.emulator import MotoServer
+from tests.support.cdktf_project import ROOT, CdktfProject
 
-STACK, BOOTSTRAP = "ajuda-local", "local-bootstrap"
+STACK = "ajuda-local"
 STATE_BUCKET, LOCK_TABLE = "ajuda-digital-local-state", "ajuda-digital-local-locks"
 REGION = "us-east-1"
 
@@ -48,33 +51,53 @@ def aws(service: str, endpoint: str):
                         aws_access_key_id="emulator", aws_secret_access_key="emulator")
 
 
+def _local_sh(command: str, env: dict[str, str], log: Path) -> subprocess.CompletedProcess:
+    """The README's main job, ``bash scripts/local.sh up|down``, exactly as a newcomer runs it."""
+    with log.open("a") as sink:
+        result = subprocess.run(["bash", str(ROOT / "scripts" / "local.sh"), command], env=env,
+                                stdout=sink, stderr=subprocess.STDOUT, timeout=1800)
+    return result
+
+
+def _emulator(local_dir: Path, action: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "tools.emulator", action, "--state-dir", str(local_dir / "moto")],
+                          cwd=ROOT, capture_output=True, text=True, timeout=60)
+
+
 @pytest.fixture(scope="module")
 def deployment(tmp_path_factory):
-    _, mirror = terraform.required_tools()
-    workdir = tmp_path_factory.mktemp("local-deploy")
-    cli_config = terraform.cli_config(workdir / "terraformrc", mirror)
-    with MotoServer(log_path=workdir / "moto.log") as moto:
-        env = {
-            **os.environ,
-            "CI": "true",  # plain progress lines instead of spinners
+    terraform.required_tools()
+    local_dir = tmp_path_factory.mktemp("local-deploy")
+    log = local_dir / "local.sh.log"
+    env = {
+        **os.environ,
+        "CI": "true",  # plain progress lines instead of spinners
+        "AJUDA_LOCAL_DIR": str(local_dir),  # everything local.sh writes, apart from the developer's .local/
+        "AJUDA_CONFIG_FILE": "",
+    }
+    state = {"down": False}
+    try:
+        up = _local_sh("up", env, log)
+        assert up.returncode == 0, f"scripts/local.sh up failed:\n{log.read_text()[-6000:]}"
+        endpoint = _emulator(local_dir, "endpoint").stdout.strip()
+        assert endpoint.startswith("http://127.0.0.1:"), endpoint
+        outputs = json.loads((local_dir / "outputs.json").read_text())[STACK]
+        # The same settings local.sh deploys with, for the re-plan, the lock race and the destroy.
+        project = CdktfProject(local_dir, {
+            **env,
             "AJUDA_ENVIRONMENTS": "local",
-            "AJUDA_EMULATOR_ENDPOINT": moto.endpoint,
-            "AJUDA_BOOTSTRAP_STATE_DIR": str(workdir / "state"),
-            "AJUDA_CONFIG_FILE": "",
-            "TF_CLI_CONFIG_FILE": str(cli_config),
+            "AJUDA_EMULATOR_ENDPOINT": endpoint,
+            "AJUDA_BOOTSTRAP_STATE_DIR": str(local_dir / "state"),
+            "TF_CLI_CONFIG_FILE": str(local_dir / "terraformrc"),
             "CHECKPOINT_DISABLE": "1",
-            "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
             "AWS_ACCESS_KEY_ID": "emulator", "AWS_SECRET_ACCESS_KEY": "emulator", "AWS_DEFAULT_REGION": REGION,
-        }
-        project = CdktfProject(workdir / "project", env)
-        project.run("deploy", BOOTSTRAP)
-        project.run("deploy", STACK, "--outputs-file", str(workdir / "outputs.json"))
-        outputs = json.loads((workdir / "outputs.json").read_text())[STACK]
-        state = {"destroyed": False}
-        yield {"endpoint": moto.endpoint, "project": project, "outputs": outputs, "state": state}
-        if not state["destroyed"]:
-            subprocess.run([project.cdktf, "destroy", STACK, "--skip-provider-lock", "--auto-approve"],
-                           cwd=project.workdir, env=env, capture_output=True, timeout=900)
+        })
+        yield {"endpoint": endpoint, "project": project, "outputs": outputs, "state": state,
+               "local_sh": lambda command: _local_sh(command, env, log), "local_dir": local_dir, "log": log}
+    finally:
+        if not state["down"]:
+            _local_sh("down", env, log)
+        _emulator(local_dir, "stop")  # a no-op unless `down` failed before stopping it
 
 
 def test_outputs_name_what_operators_need(deployment):
@@ -217,7 +240,6 @@ def test_concurrent_run_fails_on_the_lock_and_state_survives(deployment):
 def test_destroy_leaves_nothing_of_the_stack(deployment):
     project, endpoint = deployment["project"], deployment["endpoint"]
     project.run("destroy", STACK)
-    deployment["state"]["destroyed"] = True
     assert not aws("ec2", endpoint).describe_vpcs(Filters=[{"Name": "tag:environment", "Values": ["local"]}])["Vpcs"]
     assert not [c for c in aws("ecs", endpoint).describe_clusters(clusters=["open-webui-cluster"])["clusters"]
                 if c["status"] == "ACTIVE"]
@@ -226,5 +248,14 @@ def test_destroy_leaves_nothing_of_the_stack(deployment):
     assert not aws("ecr", endpoint).describe_repositories()["repositories"]
     buckets = {b["Name"] for b in aws("s3", endpoint).list_buckets()["Buckets"]}
     assert buckets == {STATE_BUCKET}
-    project.run("destroy", BOOTSTRAP)
-    assert not aws("s3", endpoint).list_buckets()["Buckets"]
+
+
+def test_teardown_command_destroys_the_bootstrap_and_stops_the_emulator(deployment):
+    local_dir, endpoint = deployment["local_dir"], deployment["endpoint"]
+    assert aws("s3", endpoint).list_buckets()["Buckets"]
+    down = deployment["local_sh"]("down")
+    deployment["state"]["down"] = True
+    assert down.returncode == 0, f"scripts/local.sh down failed:\n{deployment['log'].read_text()[-6000:]}"
+    (bootstrap_state,) = (local_dir / "state").glob("*.tfstate")
+    assert json.loads(bootstrap_state.read_text())["resources"] == []
+    assert _emulator(local_dir, "endpoint").returncode != 0, "the emulator still answers after local.sh down"
