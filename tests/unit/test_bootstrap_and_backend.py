@@ -54,3 +54,36 @@ def test_local_target_points_provider_and_backend_at_the_emulator(synthesized):
     assert set(provider_endpoints.values()) == {endpoints["s3"]}
     # The real environments never carry emulator settings.
     assert "endpoints" not in synthesized.stack("ajuda-prod")["provider"]["aws"][0]
+
+
+# Which provider endpoint each resource or data source type calls (longest prefix wins). A type
+# missing here fails the test below: a new AWS service must get an emulator endpoint, or the
+# local deploy would call the real AWS API.
+SERVICE_OF_TYPE_PREFIX = {
+    "aws_acm_": "acm", "aws_appautoscaling_": "appautoscaling", "aws_caller_identity": "sts",
+    "aws_cloudwatch_dashboard": "cloudwatch", "aws_cloudwatch_metric_alarm": "cloudwatch",
+    "aws_cloudwatch_log_": "logs", "aws_db_": "rds", "aws_dynamodb_": "dynamodb", "aws_ecr_": "ecr",
+    "aws_ecs_": "ecs", "aws_elasticache_": "elasticache", "aws_iam_": "iam", "aws_kms_": "kms",
+    "aws_lb": "elbv2", "aws_route53_": "route53", "aws_s3_": "s3", "aws_secretsmanager_": "secretsmanager",
+    "aws_sns_": "sns", "aws_wafv2_": "wafv2",
+    # EC2's API family: VPC, subnets, routes, gateways, addresses, security groups, flow logs.
+    "aws_vpc": "ec2", "aws_subnet": "ec2", "aws_route": "ec2", "aws_internet_gateway": "ec2",
+    "aws_nat_gateway": "ec2", "aws_eip": "ec2", "aws_security_group": "ec2", "aws_default_security_group": "ec2",
+    "aws_flow_log": "ec2",
+}
+
+
+def _service_of(resource_type: str) -> str | None:
+    matches = [prefix for prefix in SERVICE_OF_TYPE_PREFIX if resource_type.startswith(prefix)]
+    return SERVICE_OF_TYPE_PREFIX[max(matches, key=len)] if matches else None
+
+
+@pytest.mark.parametrize("stack", ["ajuda-local", "local-bootstrap"])
+def test_every_api_the_emulator_stacks_call_is_routed_to_the_emulator(synthesized, stack):
+    document = synthesized.stack(stack)
+    endpoints = document["provider"]["aws"][0]["endpoints"][0]
+    types = set(document.get("resource", {})) | set(document.get("data", {}))
+    services = {resource_type: _service_of(resource_type) for resource_type in types}
+    assert not [t for t, service in services.items() if service is None], "map these types to a service"
+    assert not {t: s for t, s in services.items() if s not in endpoints}, "these would call the real AWS API"
+    assert all(url.startswith("http://127.0.0.1:") for url in endpoints.values())
