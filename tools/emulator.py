@@ -296,10 +296,16 @@ def _read_running(state_dir: Path) -> Optional[tuple[int, int]]:
     return pid, port
 
 
-def cli_start(state_dir: Path, port: Optional[int], timeout: float) -> int:
+def running_endpoint(state_dir: Path) -> Optional[str]:
+    """The endpoint of the live server recorded in state_dir, else None."""
     running = _read_running(state_dir)
-    if running and is_up(f"http://{HOST}:{running[1]}"):
-        print(f"http://{HOST}:{running[1]}")
+    return f"http://{HOST}:{running[1]}" if running else None
+
+
+def cli_start(state_dir: Path, port: Optional[int], timeout: float) -> int:
+    endpoint = running_endpoint(state_dir)
+    if endpoint and is_up(endpoint):
+        print(endpoint)
         return 0
     state_dir.mkdir(parents=True, exist_ok=True)
     pid_f, port_f, log_f = _files(state_dir)
@@ -324,11 +330,11 @@ def cli_stop(state_dir: Path) -> int:
 
 
 def cli_endpoint(state_dir: Path) -> int:
-    running = _read_running(state_dir)
-    if not running:
+    endpoint = running_endpoint(state_dir)
+    if not endpoint:
         print("moto server not running", file=sys.stderr)
         return 1
-    print(f"http://{HOST}:{running[1]}")
+    print(endpoint)
     return 0
 
 

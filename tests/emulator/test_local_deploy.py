@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -21,6 +20,7 @@ import pytest
 
 from tests.support import terraform
 from tests.support.cdktf_project import ROOT, CdktfProject
+from tools import emulator
 
 STACK = "ajuda-local"
 STATE_BUCKET, LOCK_TABLE = "ajuda-digital-local-state", "ajuda-digital-local-locks"
@@ -54,14 +54,8 @@ def aws(service: str, endpoint: str):
 def _local_sh(command: str, env: dict[str, str], log: Path) -> subprocess.CompletedProcess:
     """The README's main job, ``bash scripts/local.sh up|down``, exactly as a newcomer runs it."""
     with log.open("a") as sink:
-        result = subprocess.run(["bash", str(ROOT / "scripts" / "local.sh"), command], env=env,
-                                stdout=sink, stderr=subprocess.STDOUT, timeout=1800)
-    return result
-
-
-def _emulator(local_dir: Path, action: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "tools.emulator", action, "--state-dir", str(local_dir / "moto")],
-                          cwd=ROOT, capture_output=True, text=True, timeout=60)
+        return subprocess.run(["bash", str(ROOT / "scripts" / "local.sh"), command], env=env,
+                              stdout=sink, stderr=subprocess.STDOUT, timeout=1800)
 
 
 @pytest.fixture(scope="module")
@@ -79,8 +73,8 @@ def deployment(tmp_path_factory):
     try:
         up = _local_sh("up", env, log)
         assert up.returncode == 0, f"scripts/local.sh up failed:\n{log.read_text()[-6000:]}"
-        endpoint = _emulator(local_dir, "endpoint").stdout.strip()
-        assert endpoint.startswith("http://127.0.0.1:"), endpoint
+        endpoint = emulator.running_endpoint(local_dir / "moto")
+        assert endpoint and endpoint.startswith("http://127.0.0.1:"), endpoint
         outputs = json.loads((local_dir / "outputs.json").read_text())[STACK]
         # The same settings local.sh deploys with, for the re-plan, the lock race and the destroy.
         project = CdktfProject(local_dir, {
@@ -97,7 +91,7 @@ def deployment(tmp_path_factory):
     finally:
         if not state["down"]:
             _local_sh("down", env, log)
-        _emulator(local_dir, "stop")  # a no-op unless `down` failed before stopping it
+        emulator.cli_stop(local_dir / "moto")  # a no-op unless `down` failed before stopping it
 
 
 def test_outputs_name_what_operators_need(deployment):
@@ -258,4 +252,4 @@ def test_teardown_command_destroys_the_bootstrap_and_stops_the_emulator(deployme
     assert down.returncode == 0, f"scripts/local.sh down failed:\n{deployment['log'].read_text()[-6000:]}"
     (bootstrap_state,) = (local_dir / "state").glob("*.tfstate")
     assert json.loads(bootstrap_state.read_text())["resources"] == []
-    assert _emulator(local_dir, "endpoint").returncode != 0, "the emulator still answers after local.sh down"
+    assert emulator.running_endpoint(local_dir / "moto") is None, "the emulator still runs after local.sh down"
