@@ -37,6 +37,16 @@ class EncryptionKey(Construct):
                 condition={"ArnLike": {"kms:EncryptionContext:aws:logs:arn":
                                        f"arn:{config.partition}:logs:{config.region}:{config.account_id}:log-group:*"}},
             ),
+            # CloudWatch alarms publish to the SNS topic encrypted with this key; without this grant
+            # SNS refuses the publish and CloudWatch drops every notification. Only for alarms of
+            # this account and region (confused deputy).
+            policy.statement(
+                "CloudWatchAlarmsToEncryptedTopic", ["kms:Decrypt", "kms:GenerateDataKey*"], ["*"],
+                principal={"Service": "cloudwatch.amazonaws.com"},
+                condition={"StringEquals": {"aws:SourceAccount": config.account_id},
+                           "ArnLike": {"aws:SourceArn":
+                                       f"arn:{config.partition}:cloudwatch:{config.region}:{config.account_id}:alarm:*"}},
+            ),
         )
         self.key = KmsKey(
             self, "key",

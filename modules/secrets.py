@@ -18,9 +18,9 @@ from constructs import Construct
 
 from modules import checkov
 
-# Characters a generated password never contains. Not because the URL cannot carry them (the
-# entrypoint URL-encodes everything) but because ElastiCache AUTH rejects @ " / and spaces, and
-# RDS master passwords reject @ " / and spaces; one rule for all generated secrets.
+# Characters a generated password contains by default. Not because the URL cannot carry them (the
+# entrypoint URL-encodes everything) but because RDS passwords reject @ " / and spaces. A consumer
+# with a narrower rule (the ElastiCache AUTH token) sets SecretConfig.excluded_characters.
 EXCLUDED_PASSWORD_CHARACTERS = "@\"/\\' `"
 
 
@@ -35,6 +35,8 @@ class SecretConfig:
     username: Optional[str] = None
     recovery_window_days: int = 7
     rotation_note: str = "Rotating this value needs a coordinated restart; it is rotated by redeploying"
+    # Characters GetRandomPassword must not use: the service that consumes the value may allow fewer.
+    excluded_characters: str = EXCLUDED_PASSWORD_CHARACTERS
 
 
 class Secret(Construct):
@@ -53,7 +55,7 @@ class Secret(Construct):
             return
         generated = DataAwsSecretsmanagerRandomPassword(
             self, "generator", password_length=config.generated_length,
-            exclude_characters=EXCLUDED_PASSWORD_CHARACTERS, include_space=False, require_each_included_type=True,
+            exclude_characters=config.excluded_characters, include_space=False, require_each_included_type=True,
         )
         password = generated.random_password
         value = Fn.jsonencode({"username": config.username, "password": password}) if config.username else password

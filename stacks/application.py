@@ -73,6 +73,7 @@ class ApplicationStack(TerraformStack):
         database = Database(self, "database", DatabaseProps(
             config=env.database, name=name, vpc_id=network.vpc_id, subnet_ids=network.database_subnet_ids,
             client_security_group_id=app_group.id, kms_key_arn=key.arn, account_id=account_id,
+            log_retention_days=env.service.log_retention_days,
         ))
         cache = None
         if env.cache_enabled:
@@ -101,6 +102,8 @@ class ApplicationStack(TerraformStack):
             database_pool_max_overflow=env.database.pool_max_overflow,
             vector_pool_size=env.database.vector_pool_size,
             vector_pool_max_overflow=env.database.vector_pool_max_overflow,
+            # The ALB's nodes take their addresses from the subnets it is attached to.
+            forwarded_allow_ips=",".join(env.network.public_subnet_cidrs),
         )
         service = Service(self, "service", ServiceProps(
             config=env.service, name=name, region=env.region, account_id=account_id,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Optional
+
 from cdktf import S3Backend, TerraformStack
 from cdktf_cdktf_provider_aws.provider import AwsProvider
 
@@ -23,8 +25,10 @@ def default_tags(env: EnvironmentConfig) -> dict[str, str]:
     return {"project": PROJECT, "environment": env.name, "managed-by": "cdktf"}
 
 
-def aws_provider(stack: TerraformStack, env: EnvironmentConfig) -> AwsProvider:
-    settings: dict = {"region": env.region, "default_tags": [{"tags": default_tags(env)}]}
+def aws_provider(stack: TerraformStack, env: EnvironmentConfig, *, region: Optional[str] = None,
+                 tags: Optional[dict[str, str]] = None) -> AwsProvider:
+    """``region``/``tags`` override the environment's for a stack that is not one environment's (bootstrap)."""
+    settings: dict = {"region": region or env.region, "default_tags": [{"tags": tags or default_tags(env)}]}
     if env.emulator is not None:
         settings.update(
             access_key=EMULATOR_ACCESS_KEY, secret_key=EMULATOR_SECRET_KEY,

@@ -99,7 +99,7 @@ def test_rds_hardening(synthesized):
     assert db["enabled_cloudwatch_logs_exports"] == ["postgresql", "upgrade"]
     assert db["iam_database_authentication_enabled"] is True
     parameters = {p["name"]: p["value"] for p in synthesized.one(PROD, "aws_db_parameter_group")["parameter"]}
-    assert parameters["log_min_duration_statement"] == "1000" and parameters["log_statement"] == "ddl"
+    assert parameters["log_min_duration_statement"] == "1000" and parameters["log_statement"] == "none"
 
 
 def test_ecs_exec_off_and_capabilities_dropped(synthesized):
