@@ -595,21 +595,7 @@ class Cluster:
                        "-m", "fast", "restart"], self.postgres.run_as, cwd=str(self.postgres.base_dir))
 
     def superuser(self, dbname: str = "postgres"):
-        import contextlib
-
-        import psycopg2
-
-        @contextlib.contextmanager
-        def cursor():
-            conn = psycopg2.connect(self.postgres.dsn(dbname=dbname, sslmode="disable"))
-            conn.autocommit = True
-            try:
-                with conn.cursor() as cur:
-                    yield cur
-            finally:
-                conn.close()
-
-        return cursor()
+        return self.postgres.superuser_cursor(dbname)
 
     def _bootstrap_database(self) -> None:
         """RDS creates the database (db_name); the database stack's SQL twin does the rest."""

@@ -190,6 +190,19 @@ def test_cache_pubsub_buffer_holds_a_large_socketio_event(synthesized, stack):
     assert int(values["client-output-buffer-limit-pubsub-soft-seconds"]) > 0
 
 
+@pytest.mark.parametrize("stack", ["ajuda-dev", "ajuda-staging", "ajuda-prod"])
+def test_cache_engine_version_is_major_minor_so_patch_upgrades_cause_no_drift(synthesized, stack):
+    """Amazon ElastiCache User Guide, "Version Management for ElastiCache",
+    https://docs.aws.amazon.com/AmazonElastiCache/latest/dg/VersionManagement.html
+
+    From Redis OSS 6 (and every Valkey version) the engine version is given as major.minor and
+    ElastiCache applies patch versions itself with auto minor version upgrade; a full x.y.z would
+    differ from what AWS reports after the first patch and every plan would try to undo it.
+    """
+    (group,) = synthesized.resources(stack, "aws_elasticache_replication_group").values()
+    assert re.fullmatch(r"\d+\.\d+", group["engine_version"]), group["engine_version"]
+
+
 # ---------------------------------------------------------------------------------------------
 # Item 7: WAF logging
 # ---------------------------------------------------------------------------------------------
