@@ -18,7 +18,7 @@ from constructs import Construct
 
 from modules import checkov
 
-# Characters a generated password contains by default. Not because the URL cannot carry them (the
+# Characters a generated password excludes by default. Not because the URL cannot carry them (the
 # entrypoint URL-encodes everything) but because RDS passwords reject @ " / and spaces. A consumer
 # with a narrower rule (the ElastiCache AUTH token) sets SecretConfig.excluded_characters.
 EXCLUDED_PASSWORD_CHARACTERS = "@\"/\\' `"
