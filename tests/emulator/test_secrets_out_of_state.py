@@ -123,7 +123,7 @@ def test_the_search_finds_what_state_does_hold(deployment, searched):
     assert arns
     for arn in arns:
         assert any(name.startswith("s3://") for name in where(arn, files)), arn
-    assert any(name.endswith(".tfstate") for name in files), "the bootstrap's local state was not searched"
+    assert str(deployment["local_dir"] / "state" / "local-bootstrap.tfstate") in files, "bootstrap state not searched"
     assert any("!tfplan" in name for name in files), "the saved plan's members were not searched"
 
 
