@@ -61,6 +61,8 @@ class Cache(Construct):
         auth = Secret(self, "auth-token", SecretConfig(
             name=f"{props.name}/valkey-auth-token", description="AUTH token of the Open WebUI Valkey cache",
             kms_key_arn=props.kms_key_arn, generated_length=64, excluded_characters=AUTH_TOKEN_EXCLUDED_CHARACTERS,
+            # auth_token has no write-only form in hashicorp/aws 5.100.0: the one secret in state (README).
+            readable_value=True,
         ))
         family = parameter_group_family(cfg.engine_version)
         parameters = ElasticacheParameterGroup(
