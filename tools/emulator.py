@@ -267,6 +267,31 @@ def _apply_patches() -> None:
 
     ElastiCacheResponse.delete_cache_subnet_group = delete_cache_subnet_group  # type: ignore[attr-defined]
 
+    # d) ECS RunTask with task-level memory only (see patch_ecs_task_memory).
+    patch_ecs_task_memory()
+
+
+def patch_ecs_task_memory() -> None:
+    """ECS RunTask sums container-level memory only: a Fargate task definition that sets memory at
+    task level alone (ours, as AWS allows) fails with a TypeError. Used by the restore drill's task."""
+    import copy
+
+    from moto.ecs.models import EC2ContainerServiceBackend as ECS
+
+    calculate = ECS._calculate_task_resource_requirements
+    if getattr(calculate, "_ajuda_patched", False):
+        return
+    memory_keys = ("memory", "memoryReservation", "Memory", "MemoryReservation")
+
+    def calculate_task_resource_requirements(task_definition):  # type: ignore[no-untyped-def]
+        shadow = copy.copy(task_definition)
+        shadow.container_definitions = [c if any(k in c for k in memory_keys) else {**c, "memory": 0}
+                                        for c in task_definition.container_definitions]
+        return calculate(shadow)
+
+    calculate_task_resource_requirements._ajuda_patched = True  # type: ignore[attr-defined]
+    ECS._calculate_task_resource_requirements = staticmethod(calculate_task_resource_requirements)  # type: ignore[method-assign]
+
 
 def serve(port: int) -> None:
     """Run the (patched) moto server in this process until killed."""
