@@ -359,6 +359,19 @@ def bucket_name_problem(name: str) -> Optional[str]:
     return None
 
 
+# The restore drill's copies: "<bucket, cut to fit>-drill-<yyyymmddhhmm>-<4 hex>" (63 characters at most).
+RESTORED_BUCKET_TAG_LENGTH = len("drill-202611251400-abcd")
+
+
+def restored_bucket_name(bucket: str, tag: str) -> str:
+    return f"{bucket[:63 - RESTORED_BUCKET_TAG_LENGTH - 1]}-{tag}"
+
+
+def restored_bucket_pattern(bucket: str) -> str:
+    """An IAM resource pattern matching every restored copy of ``bucket`` and never ``bucket`` itself."""
+    return f"{bucket[:63 - RESTORED_BUCKET_TAG_LENGTH - 1]}*-drill-*"
+
+
 def _validate_bucket(setting: str, name: str, errors: _Errors) -> None:
     problem = bucket_name_problem(name)
     errors.check(problem is None, setting, f"{name!r} {problem}")

@@ -24,10 +24,11 @@ from cdktf_cdktf_provider_aws.backup_selection import BackupSelection
 from cdktf_cdktf_provider_aws.backup_vault import BackupVault
 from cdktf_cdktf_provider_aws.backup_vault_lock_configuration import BackupVaultLockConfiguration
 from cdktf_cdktf_provider_aws.iam_role import IamRole
+from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
 from cdktf_cdktf_provider_aws.iam_role_policy_attachment import IamRolePolicyAttachment
 from constructs import Construct
 
-from config.model import BackupConfig
+from config.model import BackupConfig, restored_bucket_pattern
 from modules import policy
 from modules.encryption import EncryptionKey, EncryptionKeyConfig
 
@@ -51,6 +52,8 @@ class BackupProps:
     account_id: str
     database_arn: str
     documents_bucket_arn: str
+    documents_bucket_name: str
+    kms_key_arn: str  # the stack key: documents (and their restored copies) are encrypted with it
     # False only where the emulator lacks CreateBackupSelection (EmulatorConfig.backup_selection).
     selection: bool = True
     # Provider of config.copy_region; required when a copy region is set.
@@ -107,10 +110,24 @@ class Backup(Construct):
             BackupSelection(self, "selection", name=f"{props.name}-data", plan_id=self.plan.id, iam_role_arn=role.arn,
                             resources=[props.database_arn, props.documents_bucket_arn])
 
+        self.drill_role_arn = self._drill_task_role(props)
         self.vault_name = self.vault.name
         self.vault_arn = self.vault.arn
         self.plan_id = self.plan.id
         self.role_arn = role.arn
+
+    def _drill_task_role(self, props: BackupProps) -> str:
+        """Task role of the restore drill's Open WebUI task: the restored buckets only, never the live one."""
+        restored = f"arn:aws:s3:::{restored_bucket_pattern(props.documents_bucket_name)}"
+        role = IamRole(self, "drill-task-role", name=f"{props.name}-restore-drill",
+                       description="Restore drill task (tools/restore_drill.py): reads and writes restored copies only",
+                       assume_role_policy=policy.assume_role_policy("ecs-tasks.amazonaws.com", source_account=props.account_id))
+        IamRolePolicy(self, "drill-task-policy", role=role.id, name="restored-documents", policy=policy.document(
+            policy.statement("RestoredBuckets", ["s3:ListBucket"], [restored]),
+            policy.statement("RestoredObjects", ["s3:DeleteObject", "s3:GetObject", "s3:PutObject"], [f"{restored}/*"]),
+            policy.statement("DocumentsKey", ["kms:Decrypt", "kms:GenerateDataKey"], [props.kms_key_arn]),
+        ))
+        return role.arn
 
     def _vault(self, id: str, name: str, region: str, account_id: str, role_arn: str, cfg: BackupConfig,
                provider: Optional[TerraformProvider]) -> BackupVault:

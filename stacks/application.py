@@ -137,6 +137,7 @@ class ApplicationStack(TerraformStack):
             backup = Backup(self, "backup", BackupProps(
                 config=env.backup, name=name, region=env.region, account_id=account_id,
                 database_arn=database.instance.arn, documents_bucket_arn=storage.documents.arn,
+                documents_bucket_name=env.storage.documents_bucket_name, kms_key_arn=key.arn,
                 selection=env.backup_selection_enabled, copy_provider=copy_provider,
             ))
 

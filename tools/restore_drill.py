@@ -215,13 +215,8 @@ def http_json(url: str, token: Optional[str] = None, timeout: float = 10.0) -> t
         return 0, None
 
 
-def s3_key_of(path: str) -> str:
-    """Open WebUI's file.path is s3://<bucket>/<key>; the app reads <key> from its configured bucket."""
-    return path.split("//", 1)[1].split("/", 1)[1]
-
-
-def check_restored_app(base_url: str, s3: Any, bucket: str, token: Optional[str]) -> dict[str, Any]:
-    """``/health/db`` answers, and every file the app lists is in the restored bucket."""
+def check_restored_app(base_url: str, token: Optional[str]) -> dict[str, Any]:
+    """``/health/db`` answers, and every file the restored database lists loads from the restored bucket."""
     status, _ = http_json(base_url + HEALTH_DB_PATH)
     result: dict[str, Any] = {"health_db": status}
     if status != 200:
@@ -229,20 +224,29 @@ def check_restored_app(base_url: str, s3: Any, bucket: str, token: Optional[str]
     if not token:
         result["files"] = f"not listed: set {API_KEY_VARIABLE} to an admin's API key"
         return result
-    status, files = http_json(base_url + FILES_PATH, token)
-    if status != 200 or not isinstance(files, list):
+    status, listed = http_json(base_url + FILES_PATH + "?content=false", token)
+    items = listed.get("items") if isinstance(listed, dict) else listed
+    if status != 200 or not isinstance(items, list):
         raise DrillError(f"the restored copy did not list files (HTTP {status})")
-    missing = []
-    for item in files:
-        key = s3_key_of(item["path"])
-        try:
-            s3.head_object(Bucket=bucket, Key=key)
-        except Exception:  # noqa: BLE001 - any failure means the file cannot be served
-            missing.append(key)
-    if missing:
-        raise DrillError(f"{len(missing)} file(s) the restored database names are not in the restored bucket: {missing[:5]}")
-    result["files"] = len(files)
+    # Database rows name S3 keys: a file whose object is missing from the copy fails to load.
+    unreadable = [item["id"] for item in items
+                  if _status(f"{base_url}{FILES_PATH}{item['id']}/content", token) != 200]
+    if unreadable:
+        raise DrillError(f"{len(unreadable)} of {len(items)} listed file(s) do not load from the restored bucket: {unreadable[:5]}")
+    result["files"] = len(items)
     return result
+
+
+def _status(url: str, token: str) -> int:
+    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            response.read()
+            return response.status
+    except urllib.error.HTTPError as error:
+        return error.code
+    except (urllib.error.URLError, OSError):
+        return 0
 
 
 def drill_task_environment(db_host: str, db_port: str, bucket: str) -> list[dict[str, str]]:
@@ -270,11 +274,11 @@ def _wait(what: str, ready: Callable[[], bool], waits: Waits) -> None:
 
 
 def drill_names(stack_name: str, bucket: str, instant: datetime, suffix: Optional[str] = None) -> tuple[str, str]:
-    from config.model import bucket_name_problem
+    from config.model import bucket_name_problem, restored_bucket_name
 
     tag = f"drill-{instant.strftime('%Y%m%d%H%M')}-{suffix or secrets.token_hex(2)}"
     instance = f"{stack_name}-{tag}"
-    restored_bucket = f"{bucket[:63 - len(tag) - 1]}-{tag}"
+    restored_bucket = restored_bucket_name(bucket, tag)
     problem = bucket_name_problem(restored_bucket)
     if problem:
         raise DrillError(f"cannot name the restored bucket {restored_bucket!r}: {problem}")
@@ -298,7 +302,7 @@ class Drill:
     now: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
     waits: Waits = field(default_factory=Waits)
     # base URL -> check result; the default calls the task over HTTP (needs a route into the VPC).
-    probe: Optional[Callable[[str, Any, str], dict]] = None
+    probe: Optional[Callable[[str], dict]] = None
     url_of_task: Callable[[Any, str, str, int], str] = task_url
     journal: Journal = field(default_factory=Journal)
     report: dict[str, Any] = field(default_factory=dict)
@@ -326,7 +330,7 @@ class Drill:
         try:
             self._restore_database(rds, source, instance_id, instant)
             self._restore_bucket(s3, bucket, instant)
-            self._run_task(rds, ecs, s3, instance_id, bucket)
+            self._run_task(rds, ecs, instance_id, bucket)
             self.report["restore_seconds"] = round(time.monotonic() - started, 1)
             self.report["result"] = "passed"
         except Exception as error:
@@ -374,7 +378,7 @@ class Drill:
         restored = restore_bucket(s3, live, bucket, instant, sse)
         self.report["objects"] = len(restored)
 
-    def _run_task(self, rds: Any, ecs: Any, s3: Any, instance_id: str, bucket: str) -> None:
+    def _run_task(self, rds: Any, ecs: Any, instance_id: str, bucket: str) -> None:
         service_cfg = self.env.service
         restored = rds.describe_db_instances(DBInstanceIdentifier=instance_id)["DBInstances"][0]
         (service,) = ecs.describe_services(cluster=service_cfg.cluster_name, services=[service_cfg.service_name])["services"]
@@ -402,8 +406,8 @@ class Drill:
 
         _wait("the Open WebUI task", running, self.waits)
         url = self.url_of_task(ecs, service_cfg.cluster_name, task["taskArn"], port)
-        probe = self.probe or (lambda base, client, name: check_restored_app(base, client, name, os.environ.get(API_KEY_VARIABLE)))
-        self.report["check"] = probe(url, s3, bucket)
+        probe = self.probe or (lambda base: check_restored_app(base, os.environ.get(API_KEY_VARIABLE)))
+        self.report["check"] = probe(url)
 
     def _tear_down(self, rds: Any, s3: Any, ecs: Any, instance_id: str, bucket: str) -> None:
         created = list(self.journal.created)

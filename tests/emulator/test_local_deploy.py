@@ -2,7 +2,7 @@
 
 The deployment is the README's main job itself, ``bash scripts/local.sh up`` (in a scratch
 AJUDA_LOCAL_DIR), so the command a newcomer runs first is the command CI proves. The tests run in
-order on that one deployment (module-scoped): that is the operator's sequence, and each apply
+order on that one deployment (tests/emulator/conftest.py, shared with the restore drill's tests): that is the operator's sequence, and each apply
 costs minutes. local.sh starts the emulator on a free loopback port; ``local.sh down`` (or, if
 that fails, a direct stop) ends it, pass or fail.
 """
@@ -10,21 +10,16 @@ that fails, a direct stop) ends it, pass or fail.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import time
-from pathlib import Path
 
 import boto3
 import pytest
 
-from tests.support import terraform
-from tests.support.cdktf_project import ROOT, CdktfProject
+from tests.emulator.conftest import REGION, STACK
 from tools import emulator
 
-STACK = "ajuda-local"
 STATE_BUCKET, LOCK_TABLE = "ajuda-digital-local-state", "ajuda-digital-local-locks"
-REGION = "us-east-1"
 
 # Attributes moto reports differently from what it was given, so the provider plans them again.
 # Each is the emulator's gap, not the stack's; nothing else may differ on the second plan.
@@ -49,49 +44,6 @@ GROUP_RULES = {"aws_vpc_security_group_egress_rule", "aws_vpc_security_group_ing
 def aws(service: str, endpoint: str):
     return boto3.client(service, endpoint_url=endpoint, region_name=REGION,
                         aws_access_key_id="emulator", aws_secret_access_key="emulator")
-
-
-def _local_sh(command: str, env: dict[str, str], log: Path) -> subprocess.CompletedProcess:
-    """The README's main job, ``bash scripts/local.sh up|down``, exactly as a newcomer runs it."""
-    with log.open("a") as sink:
-        return subprocess.run(["bash", str(ROOT / "scripts" / "local.sh"), command], env=env,
-                              stdout=sink, stderr=subprocess.STDOUT, timeout=1800)
-
-
-@pytest.fixture(scope="module")
-def deployment(tmp_path_factory):
-    terraform.required_tools()
-    local_dir = tmp_path_factory.mktemp("local-deploy")
-    log = local_dir / "local.sh.log"
-    env = {
-        **os.environ,
-        "CI": "true",  # plain progress lines instead of spinners
-        "AJUDA_LOCAL_DIR": str(local_dir),  # everything local.sh writes, apart from the developer's .local/
-        "AJUDA_CONFIG_FILE": "",
-    }
-    state = {"down": False}
-    try:
-        up = _local_sh("up", env, log)
-        assert up.returncode == 0, f"scripts/local.sh up failed:\n{log.read_text()[-6000:]}"
-        endpoint = emulator.running_endpoint(local_dir / "moto")
-        assert endpoint and endpoint.startswith("http://127.0.0.1:"), endpoint
-        outputs = json.loads((local_dir / "outputs.json").read_text())[STACK]
-        # The same settings local.sh deploys with, for the re-plan, the lock race and the destroy.
-        project = CdktfProject(local_dir, {
-            **env,
-            "AJUDA_ENVIRONMENTS": "local",
-            "AJUDA_EMULATOR_ENDPOINT": endpoint,
-            "AJUDA_BOOTSTRAP_STATE_DIR": str(local_dir / "state"),
-            "TF_CLI_CONFIG_FILE": str(local_dir / "terraformrc"),
-            "CHECKPOINT_DISABLE": "1",
-            "AWS_ACCESS_KEY_ID": "emulator", "AWS_SECRET_ACCESS_KEY": "emulator", "AWS_DEFAULT_REGION": REGION,
-        })
-        yield {"endpoint": endpoint, "project": project, "outputs": outputs, "state": state,
-               "local_sh": lambda command: _local_sh(command, env, log), "local_dir": local_dir, "log": log}
-    finally:
-        if not state["down"]:
-            _local_sh("down", env, log)
-        emulator.cli_stop(local_dir / "moto")  # a no-op unless `down` failed before stopping it
 
 
 def test_outputs_name_what_operators_need(deployment):

@@ -9,11 +9,12 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import replace
+from datetime import datetime, timezone
 
 import pytest
 
 from config.environments import DEV, PROD, STAGING
-from config.model import ConfigError, VaultLockConfig, validate
+from config.model import ConfigError, VaultLockConfig, restored_bucket_pattern, validate
 
 APP_STACKS = ["ajuda-dev", "ajuda-staging", "ajuda-prod", "ajuda-local"]
 RETENTION = {"ajuda-dev": (DEV.backup.daily_retention_days, DEV.backup.monthly_retention_days),
@@ -239,3 +240,26 @@ def test_bad_backup_settings_are_refused_naming_the_setting(backup_change, setti
 def test_a_valid_copy_region_and_the_longest_lock_are_accepted():
     validate(replace(PROD, backup=replace(PROD.backup, copy_region="ap-southeast-2",
                                           lock=_lock(max_retention_days=36500, changeable_for_days=3))))
+
+
+# --- the restore drill's task role ------------------------------------------------------------------
+
+@pytest.mark.parametrize("stack", ["ajuda-dev", "ajuda-staging", "ajuda-prod"])
+def test_drill_task_role_reaches_restored_copies_and_never_the_live_bucket(synthesized, stack):
+    from fnmatch import fnmatchcase
+
+    from config.model import restored_bucket_name
+    from tools.restore_drill import drill_names
+
+    role = synthesized.one(stack, "aws_iam_role", "drill-task-role")
+    assert role["name"] == f"{stack}-restore-drill"
+    assert json.loads(role["assume_role_policy"])["Statement"][0]["Principal"] == {"Service": "ecs-tasks.amazonaws.com"}
+    statements = {s["Sid"]: s for s in json.loads(synthesized.one(stack, "aws_iam_role_policy", "drill-task-policy")["policy"])["Statement"]}
+    bucket_pattern = statements["RestoredBuckets"]["Resource"].removeprefix("arn:aws:s3:::")
+    live = synthesized.one(stack, "aws_s3_bucket", "documents")["bucket"]
+    _, restored = drill_names(stack, live, datetime(2026, 11, 25, 14, 0, tzinfo=timezone.utc), suffix="beef")
+    assert fnmatchcase(restored, bucket_pattern) and not fnmatchcase(live, bucket_pattern)
+    assert fnmatchcase(restored_bucket_name("a" * 63, "drill-202611251400-beef"), restored_bucket_pattern("a" * 63))
+    assert statements["RestoredObjects"]["Resource"] == statements["RestoredBuckets"]["Resource"] + "/*"
+    key = _ref("aws_kms_key", _logical_id(synthesized, stack, "aws_kms_key", "encryption_key"), "arn")
+    assert statements["DocumentsKey"]["Resource"] == key

@@ -235,7 +235,8 @@ def _live_objects(bucket: str) -> list:
 
 
 def run_drill(instant: datetime, seen: dict, env=PROD) -> dict:
-    def probe(url, s3, bucket):
+    def probe(url):
+        s3, bucket = _client("s3"), seen["drill"].report["bucket"]
         seen["url"] = url
         seen["objects"] = {o["Key"]: s3.get_object(Bucket=bucket, Key=o["Key"])["Body"].read()
                            for o in s3.list_objects_v2(Bucket=bucket).get("Contents", [])}
@@ -312,7 +313,7 @@ def test_a_failing_check_still_tears_the_copy_down():
     instant, _ = write_history(live["bucket"])
     before = _inventory()
 
-    def unhealthy(url, s3, bucket):
+    def unhealthy(url):
         raise DrillError("the restored copy does not answer /health/db (HTTP 500)")
 
     drill = restore_drill.Drill(PROD, _client, waits=restore_drill.Waits(30, 0.1), probe=unhealthy,
