@@ -13,14 +13,13 @@ from __future__ import annotations
 
 import json
 import subprocess
-import time
 import urllib.request
-from datetime import datetime, timezone
 
 import boto3
 import pytest
 
 from tests.emulator.conftest import REGION, STACK
+from tests.support import bucket_history
 from tests.support.cdktf_project import ROOT
 from tools import restore_drill
 
@@ -86,16 +85,7 @@ def monkeypatch_module():
 @pytest.fixture(scope="module")
 def drilled(deployment, local_env):
     endpoint = deployment["endpoint"]
-    s3 = aws("s3", endpoint)
-    s3.put_object(Bucket=BUCKET, Key="uploads/kept.txt", Body=b"kept")
-    s3.put_object(Bucket=BUCKET, Key="uploads/changed.txt", Body=b"before")
-    s3.put_object(Bucket=BUCKET, Key="uploads/deleted-later.txt", Body=b"deleted later")
-    time.sleep(1.2)
-    instant = datetime.now(timezone.utc)
-    time.sleep(1.2)
-    s3.put_object(Bucket=BUCKET, Key="uploads/changed.txt", Body=b"after")
-    s3.delete_object(Bucket=BUCKET, Key="uploads/deleted-later.txt")
-    s3.put_object(Bucket=BUCKET, Key="uploads/new-after.txt", Body=b"new")
+    instant, expected = bucket_history.write_history(aws("s3", endpoint), BUCKET)
     before, live_versions = _inventory(endpoint), _live_versions(endpoint)
     live_db = aws("rds", endpoint).describe_db_instances(DBInstanceIdentifier=f"{STACK}-postgres")["DBInstances"][0]
     seen: dict = {}
@@ -119,7 +109,8 @@ def drilled(deployment, local_env):
         report = drill.run(instant.isoformat())
     finally:
         _hold_tasks_running(endpoint, False)
-    return {"report": report, "seen": seen, "before": before, "live_versions": live_versions, "live_db": live_db}
+    return {"report": report, "seen": seen, "before": before, "live_versions": live_versions, "live_db": live_db,
+            "expected": expected}
 
 
 def test_the_drill_creates_only_new_resources_while_it_runs(drilled):
@@ -132,8 +123,7 @@ def test_the_drill_creates_only_new_resources_while_it_runs(drilled):
 
 
 def test_the_bucket_copy_holds_the_versions_current_at_the_instant(drilled):
-    assert drilled["seen"]["objects"] == {"uploads/kept.txt": b"kept", "uploads/changed.txt": b"before",
-                                          "uploads/deleted-later.txt": b"deleted later"}
+    assert drilled["seen"]["objects"] == drilled["expected"]
 
 
 def test_the_database_copy_uses_the_live_network_parameters_and_key(drilled):

@@ -6,7 +6,6 @@ No cdktf import: these run in a second.
 
 from __future__ import annotations
 
-import time
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
@@ -15,6 +14,7 @@ import pytest
 from moto import mock_aws
 
 from config.environments import PROD
+from tests.support import bucket_history
 from tools import emulator, restore_drill
 from tools.restore_drill import DrillError, GuardError, GuardedClient, Journal, LiveResources, parse_instant, versions_at
 
@@ -204,21 +204,7 @@ def make_live_deployment(env=PROD) -> dict:
 
 
 def write_history(bucket: str) -> tuple[datetime, dict[str, bytes]]:
-    """Objects before and after an instant; returns the instant and what must be restored."""
-    s3 = _client("s3")
-    s3.put_object(Bucket=bucket, Key="uploads/kept.txt", Body=b"kept")
-    s3.put_object(Bucket=bucket, Key="uploads/changed.txt", Body=b"before")
-    s3.put_object(Bucket=bucket, Key="uploads/deleted-later.txt", Body=b"deleted later")
-    s3.put_object(Bucket=bucket, Key="uploads/deleted-before.txt", Body=b"gone")
-    s3.delete_object(Bucket=bucket, Key="uploads/deleted-before.txt")
-    time.sleep(1.1)
-    instant = datetime.now(timezone.utc)
-    time.sleep(1.1)
-    s3.put_object(Bucket=bucket, Key="uploads/changed.txt", Body=b"after")
-    s3.delete_object(Bucket=bucket, Key="uploads/deleted-later.txt")
-    s3.put_object(Bucket=bucket, Key="uploads/new-after.txt", Body=b"new")
-    return instant, {"uploads/kept.txt": b"kept", "uploads/changed.txt": b"before",
-                     "uploads/deleted-later.txt": b"deleted later"}
+    return bucket_history.write_history(_client("s3"), bucket)
 
 
 def _inventory() -> dict:
