@@ -253,7 +253,9 @@ def drill_task_environment(db_host: str, db_port: str, bucket: str) -> list[dict
     """containerOverrides.environment: the restored copy, and no Redis (it must not join the live service)."""
     return [{"name": name, "value": value} for name, value in (
         ("AJUDA_DB_HOST", db_host), ("AJUDA_DB_PORT", db_port), ("S3_BUCKET_NAME", bucket),
-        ("AJUDA_REDIS_HOST", ""), ("WEBSOCKET_MANAGER", ""),
+        # docker/ajuda-entrypoint.sh drops Redis (its secret is still injected); Open WebUI's
+        # default manager is then in-process.
+        ("AJUDA_REDIS_DISABLED", "true"), ("WEBSOCKET_MANAGER", ""),
     )]
 
 

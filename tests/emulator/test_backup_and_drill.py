@@ -147,7 +147,7 @@ def test_the_task_runs_the_deployed_definition_on_the_copy_under_the_drill_role(
     environment = {e["name"]: e["value"] for e in container["environment"]}
     assert environment["S3_BUCKET_NAME"] == report["bucket"]
     assert environment["AJUDA_DB_HOST"] == drilled["seen"]["instance"]["Endpoint"]["Address"]
-    assert environment["AJUDA_REDIS_HOST"] == ""
+    assert environment["AJUDA_REDIS_DISABLED"] == "true"
     assert drilled["seen"]["url"].endswith(":8080")
 
 

@@ -168,6 +168,11 @@ class PointInTimeRecovery:
         shutil.rmtree(self.base, ignore_errors=True)
 
 
+def _environ_of(pid: int) -> dict[str, str]:
+    raw = Path(f"/proc/{pid}/environ").read_bytes().decode(errors="replace")
+    return dict(item.split("=", 1) for item in raw.split("\0") if "=" in item)
+
+
 def _wait_promoted(server: postgres.PostgresServer, timeout: float = 120) -> None:
     import psycopg2
 
@@ -239,6 +244,7 @@ def drill(cluster, admin, uploaded_file):
             "api": Api(restored_replica.url, admin["token"]), "replica": restored_replica, "instant": instant,
             "at_instant": at_instant, "after": after_state, "restored_objects": restored_objects,
             "restore_seconds": time.monotonic() - started, "bucket": restored_bucket, "overrides": overrides,
+            "process_env": _environ_of(restored_replica.process.pid),
             "ids": {"kept_chat": kept_chat["id"], "renamed_chat": renamed_chat["id"], "kept_file": kept_file["id"],
                     "deleted_file": deleted_file["id"], "after_file": after_file["id"]},
         }
@@ -280,9 +286,13 @@ def test_the_drills_own_check_passes_on_the_restored_copy(drill):
 
 def test_the_restored_replica_stays_off_the_live_redis(drill):
     env = drill["replica"].env
-    assert env["AJUDA_REDIS_HOST"] == "" and env["WEBSOCKET_MANAGER"] == ""
-    # The entrypoint composes Redis URLs only from AJUDA_REDIS_HOST: none reach the app.
-    assert "REDIS_URL" not in env and "WEBSOCKET_REDIS_URL" not in env
+    assert env["AJUDA_REDIS_DISABLED"] == "true" and env["WEBSOCKET_MANAGER"] == ""
+    # The live Redis is configured for the replica as for every task, and still not used.
+    assert env["AJUDA_REDIS_HOST"] and env["AJUDA_REDIS_PASSWORD"]
+    # What the entrypoint exec'd Open WebUI with: no Redis URL, so the in-process manager.
+    process_env = drill["process_env"]
+    assert "REDIS_URL" not in process_env and "WEBSOCKET_REDIS_URL" not in process_env
+    assert process_env["WEBSOCKET_MANAGER"] == ""
 
 
 def test_a_user_added_after_the_instant_cannot_sign_in_to_the_copy(drill):
