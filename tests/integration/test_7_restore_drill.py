@@ -110,24 +110,36 @@ class PointInTimeRecovery:
         if self.server.run_as:
             entry = pwd.getpwnam(self.server.run_as)
             extra = {"user": entry.pw_uid, "group": entry.pw_gid, "extra_groups": []}
+        self.receiver_log = open(self.base / "pg_receivewal.log", "wb")
+        # --synchronous: flush and report every record at once, so the caller can wait for a position.
         self.receiver = subprocess.Popen(
-            [str(postgres.bin_dir() / "pg_receivewal"), *self._connection(), "-D", str(self.wal), "--no-loop"],
-            env=self._env(), cwd=str(self.base), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, **extra)
+            [str(postgres.bin_dir() / "pg_receivewal"), *self._connection(), "-D", str(self.wal), "--no-loop",
+             "--synchronous", "--status-interval=1"],
+            env=self._env(), cwd=str(self.base), stdout=self.receiver_log, stderr=subprocess.STDOUT, **extra)
         postgres._run([str(postgres.bin_dir() / "pg_basebackup"), *self._connection(), "-D", str(self.backup),
                        "-X", "stream", "-c", "fast", "--no-sync"], self.server.run_as, env=self._env(), cwd=str(self.base))
 
     def finish_streaming(self, superuser) -> None:
-        """Close the segment holding the last commits, let the receiver write it, then stop it."""
+        """Close the segment holding the last commits and wait until the receiver has flushed past it."""
+        deadline = time.monotonic() + 120
         with superuser() as cur:
-            cur.execute("SELECT pg_walfile_name(pg_current_wal_lsn())")
-            segment = cur.fetchone()[0]
             cur.execute("SELECT pg_switch_wal()")
-        deadline = time.monotonic() + 60
-        while not (self.wal / segment).exists():
-            assert time.monotonic() < deadline, f"pg_receivewal never completed {segment}"
-            time.sleep(0.2)
+            switched = cur.fetchone()[0]
+            while True:
+                cur.execute("SELECT pg_wal_lsn_diff(flush_lsn, %s) >= 0 FROM pg_stat_replication "
+                            "WHERE application_name = 'pg_receivewal'", [switched])
+                row = cur.fetchone()
+                if row and row[0]:
+                    break
+                assert self.receiver.poll() is None, f"pg_receivewal exited: {self.receiver_output()}"
+                assert time.monotonic() < deadline, f"pg_receivewal never reached {switched}: {self.receiver_output()}"
+                time.sleep(0.2)
         self.receiver.terminate()
         self.receiver.wait(timeout=30)
+
+    def receiver_output(self) -> str:
+        path = self.base / "pg_receivewal.log"
+        return path.read_text(errors="replace")[-2000:] if path.exists() else ""
 
     def restore_to(self, instant: datetime) -> postgres.PostgresServer:
         port = postgres._free_port()
@@ -138,7 +150,8 @@ class PointInTimeRecovery:
                 "\n# restore drill\n"
                 f"port = {port}\n"
                 f"unix_socket_directories = '{self.base}'\n"
-                f"restore_command = 'cp {self.wal}/%f %p'\n"
+                # The segment being received when streaming stopped is still named .partial.
+                f"restore_command = 'cp {self.wal}/%f %p || cp {self.wal}/%f.partial %p'\n"
                 f"recovery_target_time = '{target}'\n"
                 "recovery_target_action = 'promote'\n"
             )
@@ -159,6 +172,9 @@ class PointInTimeRecovery:
     def stop(self) -> None:
         if self.receiver is not None and self.receiver.poll() is None:
             self.receiver.kill()
+            self.receiver.wait(timeout=30)
+        if self.receiver is not None:
+            self.receiver_log.close()
         if self.restored is not None:
             try:
                 postgres._run([str(postgres.bin_dir() / "pg_ctl"), "-D", str(self.backup), "-m", "immediate", "-w",
@@ -249,7 +265,7 @@ def drill(cluster, admin, uploaded_file):
                     "deleted_file": deleted_file["id"], "after_file": after_file["id"]},
         }
     except Exception:
-        print("restored server log:\n" + pitr.log())
+        print("restored server log:\n" + pitr.log() + "\npg_receivewal:\n" + pitr.receiver_output())
         raise
     finally:
         if restored_replica is not None:
