@@ -269,6 +269,8 @@ def _apply_patches() -> None:
 
     # d) ECS RunTask with task-level memory only (see patch_ecs_task_memory).
     patch_ecs_task_memory()
+    # e) Deleting a delete marker by version id (see patch_s3_delete_marker).
+    patch_s3_delete_marker()
 
 
 def patch_ecs_task_memory() -> None:
@@ -291,6 +293,16 @@ def patch_ecs_task_memory() -> None:
 
     calculate_task_resource_requirements._ajuda_patched = True  # type: ignore[attr-defined]
     ECS._calculate_task_resource_requirements = staticmethod(calculate_task_resource_requirements)  # type: ignore[method-assign]
+
+
+def patch_s3_delete_marker() -> None:
+    """In a bucket whose versioning was suspended, DeleteObject of a key that has a delete marker
+    fails (FakeDeleteMarker has no dispose): destroy suspends versioning first, so force_destroy of
+    the documents bucket after any delete retries forever. A marker holds no data to dispose of."""
+    from moto.s3.models import FakeDeleteMarker
+
+    if not hasattr(FakeDeleteMarker, "dispose"):
+        FakeDeleteMarker.dispose = lambda self, garbage=False: None  # type: ignore[attr-defined]
 
 
 def serve(port: int) -> None:

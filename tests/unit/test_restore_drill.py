@@ -319,3 +319,17 @@ def test_the_command_exits_2_with_one_line_on_a_bad_timestamp(capsys):
 def test_the_command_names_an_unknown_environment(capsys):
     assert restore_drill.main(["qa", "2026-11-25T14:00:00Z"]) == restore_drill.EXIT_BAD_INPUT
     assert "unknown 'qa'" in capsys.readouterr().err
+
+
+@mock_aws
+def test_the_emulator_patch_lets_a_versioned_bucket_with_delete_markers_be_emptied():
+    """What `cdktf destroy` (force_destroy) does to the documents bucket after the drill's tests."""
+    emulator.patch_s3_delete_marker()
+    s3 = _client("s3")
+    s3.create_bucket(Bucket="emptied")
+    s3.put_bucket_versioning(Bucket="emptied", VersioningConfiguration={"Status": "Enabled"})
+    bucket_history.write_history(s3, "emptied")
+    # Destroy removes aws_s3_bucket_versioning first (versioning Suspended), then empties the bucket.
+    s3.put_bucket_versioning(Bucket="emptied", VersioningConfiguration={"Status": "Suspended"})
+    restore_drill.empty_and_delete_bucket(s3, "emptied")
+    assert "emptied" not in {b["Name"] for b in s3.list_buckets()["Buckets"]}
