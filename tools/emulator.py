@@ -272,6 +272,20 @@ def _apply_patches() -> None:
     # e) Deleting a delete marker by version id (see patch_s3_delete_marker).
     patch_s3_delete_marker()
 
+    # f) AWS Backup ListTags reads the ARN from the path's second-to-last segment, which holds only
+    #    with a trailing slash (boto3's form); the provider sends /tags/<arn>, gets no tags and
+    #    plans default tags again on every run (aws_backup_plan, aws_backup_vault).
+    from urllib.parse import unquote
+
+    from moto.backup.responses import BackupResponse
+
+    def backup_list_tags(self):  # type: ignore[no-untyped-def]
+        segments = [s for s in self.path.split("?")[0].split("/") if s]
+        arn = unquote(segments[segments.index("tags") + 1])
+        return json.dumps({"Tags": self.backup_backend.list_tags(resource_arn=arn)})
+
+    BackupResponse.list_tags = backup_list_tags  # type: ignore[method-assign]
+
 
 def patch_ecs_task_memory() -> None:
     """ECS RunTask sums container-level memory only: a Fargate task definition that sets memory at
