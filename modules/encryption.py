@@ -20,6 +20,8 @@ class EncryptionKeyConfig:
     region: str
     partition: str = "aws"
     deletion_window_days: int = 30
+    # A key policy of its own (JSON) instead of the default below, for a key with a narrower use.
+    key_policy: Optional[str] = None
     # A key for CloudWatch Logs of this account and region (the stack key); others leave it out.
     logs: bool = True
     # More key policy statements, e.g. for a service role that encrypts with the key.
@@ -54,7 +56,7 @@ class EncryptionKey(Construct):
             description=f"{config.alias}: {config.description}",
             enable_key_rotation=True,
             deletion_window_in_days=config.deletion_window_days,
-            policy=key_policy,
+            policy=config.key_policy or key_policy,
         )
         KmsAlias(self, "alias", name=f"alias/{config.alias}", target_key_id=self.key.key_id, provider=config.provider)
         self.arn = self.key.arn

@@ -1,7 +1,7 @@
-"""The one local deployment the emulator tier shares (package scope): ``scripts/local.sh up`` once.
+"""The one emulator deployment every test of this tier shares (deploying costs minutes).
 
-Every module of the tier runs on it; ``test_local_deploy.py`` destroys it last (its file name sorts
-after the others'), and the finalizer runs ``local.sh down`` whatever happened.
+Tests run in file order on it; tests marked ``destroys_deployment`` run last, after every other
+test of the tier, whichever file they are in.
 """
 
 from __future__ import annotations
@@ -19,6 +19,21 @@ from tools import emulator
 
 STACK = "ajuda-local"
 REGION = "us-east-1"
+DESTROYS = "destroys_deployment"
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", f"{DESTROYS}: tears the shared emulator deployment down; runs last in the tier")
+
+
+def pytest_collection_modifyitems(items):
+    """Move this tier's destroying tests behind its other tests, keeping the tier contiguous."""
+    here = Path(__file__).parent
+    positions = [i for i, item in enumerate(items) if here in Path(str(item.fspath)).parents]
+    tier = [items[i] for i in positions]
+    ordered = [t for t in tier if not t.get_closest_marker(DESTROYS)] + [t for t in tier if t.get_closest_marker(DESTROYS)]
+    for position, item in zip(positions, ordered):
+        items[position] = item
 
 
 def _local_sh(command: str, env: dict[str, str], log: Path) -> subprocess.CompletedProcess:
@@ -62,3 +77,5 @@ def deployment(tmp_path_factory):
         if not state["down"]:
             _local_sh("down", env, log)
         emulator.cli_stop(local_dir / "moto")  # a no-op unless `down` failed before stopping it
+
+

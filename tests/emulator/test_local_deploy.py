@@ -1,10 +1,7 @@
 """End to end against the local AWS emulator: bootstrap, deploy, read back, re-plan, lock, destroy.
 
-The deployment is the README's main job itself, ``bash scripts/local.sh up`` (in a scratch
-AJUDA_LOCAL_DIR), so the command a newcomer runs first is the command CI proves. The tests run in
-order on that one deployment (tests/emulator/conftest.py, shared with the restore drill's tests): that is the operator's sequence, and each apply
-costs minutes. local.sh starts the emulator on a free loopback port; ``local.sh down`` (or, if
-that fails, a direct stop) ends it, pass or fail.
+The deployment (fixture ``deployment``, tests/emulator/conftest.py) is the README's main job
+itself, ``bash scripts/local.sh up``, so the command a newcomer runs first is the command CI proves.
 """
 
 from __future__ import annotations
@@ -16,10 +13,11 @@ import time
 import boto3
 import pytest
 
-from tests.emulator.conftest import REGION, STACK
 from tools import emulator
 
+STACK = "ajuda-local"
 STATE_BUCKET, LOCK_TABLE = "ajuda-digital-local-state", "ajuda-digital-local-locks"
+REGION = "us-east-1"
 
 # Attributes moto reports differently from what it was given, so the provider plans them again.
 # Each is the emulator's gap, not the stack's; nothing else may differ on the second plan.
@@ -183,6 +181,7 @@ def test_concurrent_run_fails_on_the_lock_and_state_survives(deployment):
     assert project.terraform(STACK, "state", "list").stdout == before
 
 
+@pytest.mark.destroys_deployment
 def test_destroy_leaves_nothing_of_the_stack(deployment):
     project, endpoint = deployment["project"], deployment["endpoint"]
     project.run("destroy", STACK)
@@ -196,6 +195,7 @@ def test_destroy_leaves_nothing_of_the_stack(deployment):
     assert buckets == {STATE_BUCKET}
 
 
+@pytest.mark.destroys_deployment
 def test_teardown_command_destroys_the_bootstrap_and_stops_the_emulator(deployment):
     local_dir, endpoint = deployment["local_dir"], deployment["endpoint"]
     assert aws("s3", endpoint).list_buckets()["Buckets"]
