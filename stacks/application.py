@@ -11,6 +11,7 @@ from constructs import Construct
 from config import catalog
 from config.model import EnvironmentConfig
 from modules import firewall, open_webui
+from modules.backup import Backup, BackupProps
 from modules.cache import Cache, CacheProps
 from modules.database import Database, DatabaseProps
 from modules.encryption import EncryptionKey, EncryptionKeyConfig
@@ -131,6 +132,18 @@ class ApplicationStack(TerraformStack):
             cache_node_id=f"{cache.replication_group_id}-001" if cache else None,
         ))
 
+        backup = None
+        if env.backup.enabled:
+            copy_provider = None
+            if env.backup.copy_region is not None:
+                copy_provider = aws_provider(self, env, region=env.backup.copy_region, alias="backup-copy")
+            backup = Backup(self, "backup", BackupProps(
+                config=env.backup, name=name, region=env.region, account_id=account_id,
+                database_arn=database.instance.arn, documents_bucket_arn=storage.documents.arn,
+                documents_bucket_name=env.storage.documents_bucket_name, kms_key_arn=key.arn,
+                selection=env.backup_selection_enabled, copy_provider=copy_provider,
+            ))
+
         outputs = {
             "alb_dns_name": load_balancer.dns_name,
             "url": load_balancer.public_url,
@@ -145,10 +158,13 @@ class ApplicationStack(TerraformStack):
             "app_subnet_ids": network.app_subnet_ids,
             "app_security_group_id": app_group.id,
             "alarm_topic_arn": observability.topic_arn,
+            "db_instance_identifier": database.identifier,
             # `aws ecs run-task --overrides` for the one-off migration run of a release (README).
             "migration_overrides": json.dumps({"containerOverrides": [
                 open_webui.migration_container_override(CONTAINER_NAME)]}),
         }
+        if backup is not None:
+            outputs["backup_vault_name"] = backup.vault_name
         for output_name, value in outputs.items():
             TerraformOutput(self, output_name, value=value)
 

@@ -14,7 +14,7 @@ PROJECT = "ajuda-digital"
 
 # Every AWS API the stacks call; the emulator must answer each one.
 EMULATED_SERVICES = (
-    "acm", "appautoscaling", "cloudwatch", "dynamodb", "ec2", "ecr", "ecs", "elasticache", "elb", "elbv2",
+    "acm", "appautoscaling", "backup", "cloudwatch", "dynamodb", "ec2", "ecr", "ecs", "elasticache", "elb", "elbv2",
     "iam", "kms", "logs", "rds", "route53", "s3", "secretsmanager", "sns", "sts", "wafv2",
 )
 # Not secrets: the emulator accepts any key, and fixed ones keep real credentials away from it.
@@ -27,9 +27,12 @@ def default_tags(env: EnvironmentConfig) -> dict[str, str]:
 
 
 def aws_provider(stack: TerraformStack, env: EnvironmentConfig, *, region: Optional[str] = None,
-                 tags: Optional[dict[str, str]] = None) -> AwsProvider:
-    """``region``/``tags`` override the environment's for a stack that is not one environment's (bootstrap)."""
+                 tags: Optional[dict[str, str]] = None, alias: Optional[str] = None) -> AwsProvider:
+    """The stack's provider. ``region``/``tags`` override the environment's for a stack that is not one
+    environment's (bootstrap); with ``alias``, a second provider for ``region`` (e.g. the backup copy's)."""
     settings: dict = {"region": region or env.region, "default_tags": [{"tags": tags or default_tags(env)}]}
+    if alias is not None:
+        settings["alias"] = alias
     if env.emulator is not None:
         settings.update(
             access_key=EMULATOR_ACCESS_KEY, secret_key=EMULATOR_SECRET_KEY,
@@ -37,7 +40,7 @@ def aws_provider(stack: TerraformStack, env: EnvironmentConfig, *, region: Optio
             s3_use_path_style=True,
             endpoints=[{service: env.emulator.endpoint for service in EMULATED_SERVICES}],
         )
-    return AwsProvider(stack, "aws", **settings)
+    return AwsProvider(stack, f"aws-{alias}" if alias else "aws", **settings)
 
 
 def state_key(state: StateBackendConfig, stack_name: str) -> str:

@@ -109,7 +109,7 @@ def test_ecs_exec_off_and_capabilities_dropped(synthesized):
 
 
 def test_kms_key_rotates_and_encrypts_the_data_stores(synthesized):
-    key = synthesized.one(PROD, "aws_kms_key")
+    key = synthesized.one(PROD, "aws_kms_key", "encryption")
     assert key["enable_key_rotation"] is True
     assert "aws_kms_key" in synthesized.one(PROD, "aws_ecr_repository")["encryption_configuration"][0]["kms_key"]
     for secret in synthesized.resources(PROD, "aws_secretsmanager_secret").values():
