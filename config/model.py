@@ -57,6 +57,9 @@ class ServiceConfig:
     enable_execute_command: bool = False
     cpu_target_percent: int = 60
     requests_per_target: int = 1000
+    # The image's content digest ("sha256:<64 hex>"): when set, the task pulls repository@digest,
+    # so what runs is exactly the reviewed image even if a tag were ever re-pointed.
+    image_digest: Optional[str] = None
 
 
 @dataclass(frozen=True)
@@ -207,6 +210,7 @@ _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _PG_IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 _IMAGE_TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 _FLOATING_TAGS = {"latest", "main", "master", "dev", "nightly"}
+_IMAGE_DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
 _DOMAIN = re.compile(r"^(?=.{4,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _GOOGLE_CLIENT_ID = re.compile(r"^[0-9]+-[a-z0-9]+\.apps\.googleusercontent\.com$")
@@ -277,8 +281,17 @@ def _validate_service(p: str, s: ServiceConfig, errors: _Errors) -> None:
                  f"{p}.image_repository_name", f"{s.image_repository_name!r} is not a valid ECR repository name")
     tag_ok = _IMAGE_TAG.fullmatch(s.image_tag) is not None and s.image_tag not in _FLOATING_TAGS
     errors.check(tag_ok, f"{p}.image_tag", f"{s.image_tag!r} must be an immutable release tag (not latest/main, not empty)")
+    errors.check(s.image_digest is None or _IMAGE_DIGEST.fullmatch(s.image_digest) is not None, f"{p}.image_digest",
+                 f"{s.image_digest!r} must be an image digest: sha256: followed by 64 lower-case hex digits")
     errors.check(10 <= s.cpu_target_percent <= 90, f"{p}.cpu_target_percent", "must be between 10 and 90")
     errors.check(s.requests_per_target >= 1, f"{p}.requests_per_target", "must be positive")
+
+
+def image_reference(repository_url: str, service: ServiceConfig) -> str:
+    """What the task pulls: repository@digest when the digest is pinned, else repository:tag."""
+    if service.image_digest:
+        return f"{repository_url}@{service.image_digest}"
+    return f"{repository_url}:{service.image_tag}"
 
 
 def _validate_database(p: str, d: DatabaseConfig, errors: _Errors) -> None:
