@@ -20,6 +20,8 @@ set -euo pipefail
 # shellcheck source=scripts/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$AJUDA_ROOT"
+# CI installs requirements.txt into its own Python; elsewhere use (or create) the project's .venv.
+python -c 'import cdktf, boto3' 2>/dev/null || ensure_venv
 
 usage() { die "usage: bash scripts/release.sh <env> [<tag>] | plan <env> | apply <env>"; }
 
