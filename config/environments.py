@@ -16,6 +16,7 @@ from config.model import (
     AuthConfig,
     CacheConfig,
     DatabaseConfig,
+    DeployAccessConfig,
     DomainConfig,
     EmulatorConfig,
     EnvironmentConfig,
@@ -30,7 +31,9 @@ EMULATOR_ENDPOINT_VARIABLE = "AJUDA_EMULATOR_ENDPOINT"
 DEFAULT_EMULATOR_ENDPOINT = "http://127.0.0.1:5000"
 
 # OPERATOR: one state bucket and lock table per AWS account, created by the `bootstrap` stack.
-_ACCOUNT_STATE = StateBackendConfig(bucket="ajuda-digital-terraform-state", lock_table="ajuda-digital-terraform-locks")
+# OPERATOR: the GitHub repository whose workflow deploys (README: CI roles).
+_ACCOUNT_STATE = StateBackendConfig(bucket="ajuda-digital-terraform-state", lock_table="ajuda-digital-terraform-locks",
+                                    access=DeployAccessConfig(github_repository="ajuda-digital/infrastructure"))
 # OPERATOR: the Google OAuth client (Google Cloud Console -> APIs & Services -> Credentials).
 _GOOGLE_CLIENT_ID = "000000000000-ajudadigitaloauthclient.apps.googleusercontent.com"
 
@@ -134,7 +137,7 @@ def _local() -> EnvironmentConfig:
         # Google cannot call back into an emulator, and there is no DNS to validate a certificate.
         auth=AuthConfig(google_oauth=False, email_signup=True),
         state=StateBackendConfig(bucket="ajuda-digital-local-state", lock_table="ajuda-digital-local-locks",
-                                 force_destroy=True),
+                                 force_destroy=True, access=_ACCOUNT_STATE.access),
         operations=replace(PROD.operations, deletion_protection=False),
         emulator=EmulatorConfig(endpoint=endpoint),
         database_stack=False,

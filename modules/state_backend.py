@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from cdktf_cdktf_provider_aws.dynamodb_table import DynamodbTable, DynamodbTableAttribute
 from constructs import Construct
 
 from config.model import StateBackendConfig
-from modules import checkov
+from modules import checkov, policy
 from modules.secure_bucket import SecureBucket, SecureBucketConfig
 
 
@@ -18,6 +18,8 @@ class StateBackendProps:
     # State is precious: old versions are kept a year so any past state can be restored.
     noncurrent_version_expiration_days: int = 365
     deny_insecure_transport: bool = True
+    # When set, every other principal is denied the bucket (the deploy and break-glass roles).
+    admitted_role_arns: tuple[str, ...] = field(default_factory=tuple)
 
 
 class StateBackend(Construct):
@@ -30,6 +32,8 @@ class StateBackend(Construct):
             force_destroy=props.config.force_destroy,
             noncurrent_version_expiration_days=props.noncurrent_version_expiration_days,
             deny_insecure_transport=props.deny_insecure_transport,
+            policy_statements=lambda arn: ([policy.deny_all_principals_but(arn, props.admitted_role_arns)]
+                                           if props.admitted_role_arns else []),
         ))
         checkov.skip(bucket.bucket, "CKV_AWS_18", "Terraform state access is audited by CloudTrail data events, not S3 logs")
         checkov.skip(bucket.bucket, "CKV_AWS_145", "SSE-S3: a KMS key here would be a second bootstrap dependency")

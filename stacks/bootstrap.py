@@ -7,9 +7,11 @@ file safe or import the two resources again if it is lost.
 from __future__ import annotations
 
 from cdktf import LocalBackend, TerraformOutput, TerraformStack
+from cdktf_cdktf_provider_aws.data_aws_caller_identity import DataAwsCallerIdentity
 from constructs import Construct
 
 from config.model import EnvironmentConfig
+from modules import policy
 from modules.state_backend import StateBackend, StateBackendProps
 from stacks.common import aws_provider
 
@@ -19,7 +21,12 @@ class BootstrapStack(TerraformStack):
         super().__init__(scope, id)
         aws_provider(self, env)
         LocalBackend(self, path=f"{state_dir}/{id}.tfstate")
+        admitted: tuple[str, ...] = ()
+        if env.state_bucket_admits_deploy_roles_only and env.state.access is not None:
+            account_id = DataAwsCallerIdentity(self, "deploy-account").account_id
+            admitted = tuple(policy.role_arn(account_id, name) for name in env.state.access.role_names)
         backend = StateBackend(self, "state", StateBackendProps(config=env.state,
-                                                                     deny_insecure_transport=env.tls_only_bucket_policy))
+                                                                     deny_insecure_transport=env.tls_only_bucket_policy,
+                                                                     admitted_role_arns=admitted))
         TerraformOutput(self, "state_bucket", value=backend.bucket_name)
         TerraformOutput(self, "lock_table", value=backend.lock_table_name)

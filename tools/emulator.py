@@ -267,6 +267,113 @@ def _apply_patches() -> None:
 
     ElastiCacheResponse.delete_cache_subnet_group = delete_cache_subnet_group  # type: ignore[attr-defined]
 
+    _patch_ecs_release()
+
+
+# The release command (tools/release.py) needs a one-off task that ends and a deployment that
+# settles; moto runs no containers. A container environment variable (in the task definition or
+# the run-task overrides) steers the outcome, so tests can take the failure paths too:
+EXIT_CODE_VARIABLE = "EMULATOR_EXIT_CODE"  # run-task: the container's exit code (default 0)
+ROLLOUT_VARIABLE = "EMULATOR_ROLLOUT"  # update-service: "FAILED" fails the deployment and rolls back
+
+
+def _container_setting(task_definition, overrides, name: str):  # type: ignore[no-untyped-def]
+    values = {}
+    for container in task_definition.container_definitions:
+        values.update({e["name"]: e["value"] for e in container.get("environment") or []})
+    for container in (overrides or {}).get("containerOverrides") or []:
+        values.update({e["name"]: e["value"] for e in container.get("environment") or []})
+    return values.get(name)
+
+
+def _patch_ecs_release() -> None:
+    from moto.core.utils import utcnow
+    from moto.ecs.models import EC2ContainerServiceBackend as Ecs
+    from moto.moto_api._internal import mock_random
+
+    # d) Fargate containers need no container-level memory (the task's counts), but moto adds it
+    #    up and fails on None in RunTask.
+    calculate = Ecs._calculate_task_resource_requirements
+
+    class _WithMemory:
+        def __init__(self, task_definition):  # type: ignore[no-untyped-def]
+            self.container_definitions = [
+                c if ("memory" in c or "memoryReservation" in c or "Memory" in c or "MemoryReservation" in c)
+                else {**c, "memory": 0} for c in task_definition.container_definitions]
+
+    Ecs._calculate_task_resource_requirements = staticmethod(  # type: ignore[method-assign]
+        lambda task_definition: calculate(_WithMemory(task_definition)))
+
+    #    And a task's network interface lacks a DNS name in VPCs without DNS hostnames.
+    from moto.ec2.models.elastic_network_interfaces import NetworkInterface
+
+    if not hasattr(NetworkInterface, "private_dns_name"):
+        NetworkInterface.private_dns_name = None  # type: ignore[attr-defined]
+
+    # e) RunTask: the task has run to completion, with EMULATOR_EXIT_CODE (default 0).
+    run_task = Ecs.run_task
+
+    def run_and_stop(self, cluster_str, task_definition_str, count, overrides, *args, **kwargs):  # type: ignore[no-untyped-def]
+        tasks = run_task(self, cluster_str, task_definition_str, count, overrides, *args, **kwargs)
+        task_definition = self.describe_task_definition(task_definition_str)
+        code = int(_container_setting(task_definition, overrides, EXIT_CODE_VARIABLE) or 0)
+        for task in tasks:
+            task.last_status = task.desired_status = "STOPPED"
+            task.stopped_reason = "Essential container in task exited"
+            for container in task.containers:
+                container.last_status, container.exitCode = "STOPPED", code
+        return tasks
+
+    Ecs.run_task = run_and_stop  # type: ignore[method-assign]
+
+    # f) UpdateService with a new task definition starts a deployment that completes at once,
+    #    or, with EMULATOR_ROLLOUT=FAILED, fails and is rolled back to the previous revision.
+    update_service = Ecs.update_service
+
+    def update_with_deployment(self, service_properties):  # type: ignore[no-untyped-def]
+        new_definition = service_properties.get("task_definition")
+        service = self._get_service(service_properties.get("cluster", "default"), service_properties["service"].split("/")[-1])
+        previous = service.task_definition
+        service = update_service(self, service_properties)
+        if not new_definition:
+            return service
+        now = utcnow()
+        failed = _container_setting(self.describe_task_definition(new_definition), None, ROLLOUT_VARIABLE) == "FAILED"
+        deployment = {"id": f"ecs-svc/{mock_random.randint(0, 32**12)}", "status": "PRIMARY",
+                      "taskDefinition": service.task_definition, "desiredCount": service.desired_count,
+                      "runningCount": service.desired_count, "pendingCount": 0, "failedTasks": 0,
+                      "createdAt": now, "updatedAt": now, "launchType": service.launch_type,
+                      "rolloutState": "COMPLETED", "rolloutStateReason": "ECS deployment completed."}
+        service.running_count, service.pending_count = service.desired_count, 0
+        service.deployments = [deployment]
+        if failed:
+            # Answered IN_PROGRESS, as ECS does; the next DescribeServices shows the outcome.
+            deployment.update(rolloutState="IN_PROGRESS", rolloutStateReason="ECS deployment in progress.")
+            service.emulator_rollback_to = previous
+        return service
+
+    # What ECS does when a deployment alarm fires with rollback on: the failed deployment stays
+    # listed as FAILED beside a new PRIMARY deployment of the previous revision.
+    describe_services = Ecs.describe_services
+
+    def describe_after_rollback(self, cluster_str, service_names_or_arns):  # type: ignore[no-untyped-def]
+        services, failures = describe_services(self, cluster_str, service_names_or_arns)
+        for service in services:
+            previous = getattr(service, "emulator_rollback_to", None)
+            if previous is None:
+                continue
+            failed = service.deployments[0]
+            rollback = {**failed, "id": f"ecs-svc/{mock_random.randint(0, 32**12)}", "taskDefinition": previous,
+                        "rolloutState": "COMPLETED", "rolloutStateReason": "ECS deployment completed."}
+            failed.update(status="ACTIVE", rolloutState="FAILED",
+                          rolloutStateReason="ECS deployment detected triggered alarms; rolled back.")
+            service.task_definition, service.deployments = previous, [rollback, failed]
+            service.emulator_rollback_to = None
+        return services, failures
+
+    Ecs.describe_services = describe_after_rollback  # type: ignore[method-assign]
+    Ecs.update_service = update_with_deployment  # type: ignore[method-assign]
+
 
 def serve(port: int) -> None:
     """Run the (patched) moto server in this process until killed."""
