@@ -141,6 +141,8 @@ class DeployAccessConfig:
     # Assumed by a person, with MFA, for the bootstrap and ci-access stacks and for emergencies.
     break_glass_role_name: str = "ajuda-break-glass"
     github_environment_prefix: str = "ajuda-"
+    # Where the pipeline keeps saved plans between plan and approved apply, in the state bucket.
+    plans_prefix: str = "plans"
 
     def apply_role_name(self, environment: str) -> str:
         return f"{self.apply_role_prefix}{environment}"

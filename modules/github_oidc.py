@@ -30,7 +30,6 @@ READ_ONLY_POLICY = "arn:aws:iam::aws:policy/ReadOnlyAccess"
 # Everything but IAM and Organizations; IAM comes from the inline policy, scoped to the
 # environment's own roles.
 POWER_USER_POLICY = "arn:aws:iam::aws:policy/PowerUserAccess"
-PLANS_PREFIX = "plans"
 SESSION_SECONDS = 3600
 
 
@@ -72,7 +71,7 @@ class GithubOidc(Construct):
         IamRolePolicyAttachment(self, "plan-read-only", role=plan.name, policy_arn=READ_ONLY_POLICY)
         IamRolePolicy(self, "plan-state", role=plan.id, name="terraform-plan", policy=policy.document(
             policy.statement("ReadState", ["s3:GetObject", "s3:ListBucket"], [bucket_arn, f"{bucket_arn}/*"]),
-            policy.statement("SavePlans", ["s3:PutObject"], [f"{bucket_arn}/{PLANS_PREFIX}/*"]),
+            policy.statement("SavePlans", ["s3:PutObject"], [f"{bucket_arn}/{access.plans_prefix}/*"]),
             policy.statement("Lock", ["dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem"], [table_arn]),
             self._state_key_use(props, ["kms:Decrypt", "kms:GenerateDataKey"]),
         ))
@@ -107,7 +106,7 @@ class GithubOidc(Construct):
             policy.statement("ListState", ["s3:ListBucket"], [bucket_arn]),
             # Its own stacks' state (ajuda-<env> and ajuda-<env>-database), no other environment's.
             policy.statement("OwnState", ["s3:DeleteObject", "s3:GetObject", "s3:PutObject"], [f"{state_objects}*"]),
-            policy.statement("ReadPlans", ["s3:GetObject"], [f"{bucket_arn}/{PLANS_PREFIX}/{stack}/*"]),
+            policy.statement("ReadPlans", ["s3:GetObject"], [f"{bucket_arn}/{props.access.plans_prefix}/{stack}/*"]),
             policy.statement("Lock", ["dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem"], [table_arn],
                              condition={"ForAllValues:StringLike": {"dynamodb:LeadingKeys": [f"{props.state.bucket}/{props.state.key_prefix}/{stack}*"]}}),
             self._state_key_use(props, ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"]),

@@ -178,6 +178,9 @@ def main(argv: Optional[list[str]] = None) -> int:
     rollout.add_argument("--poll-seconds", type=float, default=Timing.poll_seconds)
     rollout.add_argument("--timeout-seconds", type=float, default=Timing.deployment_timeout_seconds,
                          help="per step: the migration task, then the deployment")
+    uri = sub.add_parser("plan-uri", help="where CI keeps the saved plan of ENVIRONMENT for RUN between plan and apply")
+    uri.add_argument("environment")
+    uri.add_argument("run")
     tag = sub.add_parser("check-tag", help="fail unless the environment's reviewed release is TAG")
     tag.add_argument("environment")
     tag.add_argument("tag")
@@ -185,6 +188,9 @@ def main(argv: Optional[list[str]] = None) -> int:
     try:
         if args.command == "check-tag":
             return check_tag(args.environment, args.tag)
+        if args.command == "plan-uri":
+            print(plan_uri(args.environment, args.run))
+            return 0
         with open(args.outputs, encoding="utf-8") as handle:
             target = Target.from_outputs(json.load(handle))
         import boto3
@@ -195,6 +201,16 @@ def main(argv: Optional[list[str]] = None) -> int:
         print(f"release failed: {error}", file=sys.stderr)
         return 1
     return 0
+
+
+def plan_uri(environment: str, run: str) -> str:
+    """s3://<state bucket>/<plans prefix>/ajuda-<env>/<run>.tfplan: only the deploy roles reach it."""
+    import config
+
+    (env,) = config.load([environment])
+    if env.state.access is None:
+        raise ReleaseError(f"{environment}: state.access is not configured; saved plans need the deploy roles")
+    return f"s3://{env.state.bucket}/{env.state.access.plans_prefix}/{env.stack_name}/{run}.tfplan"
 
 
 def check_tag(environment: str, tag: str) -> int:

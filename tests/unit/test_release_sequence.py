@@ -133,3 +133,16 @@ def test_check_tag_refuses_a_tag_other_than_the_reviewed_one(capsys):
     assert release.check_tag("prod", RELEASES["prod"][0]) == 0
     assert release.check_tag("prod", "v9.9.9-unreviewed") == 2
     assert "RELEASES in config/environments.py" in capsys.readouterr().err
+
+
+
+def test_saved_plans_live_under_the_prefix_only_the_deploy_roles_reach(monkeypatch):
+    from dataclasses import replace
+
+    import config.environments as environments
+
+    assert release.plan_uri("prod", "123-1") == "s3://ajuda-digital-terraform-state/plans/ajuda-prod/123-1.tfplan"
+    no_roles = replace(environments.DEV, state=replace(environments.DEV.state, access=None))
+    monkeypatch.setattr(environments, "all_environments", lambda: {"dev": no_roles})
+    with pytest.raises(ReleaseError, match="state.access"):
+        release.plan_uri("dev", "1")
