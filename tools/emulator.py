@@ -374,6 +374,23 @@ def _patch_ecs_release() -> None:
     Ecs.describe_services = describe_after_rollback  # type: ignore[method-assign]
     Ecs.update_service = update_with_deployment  # type: ignore[method-assign]
 
+    # g) CreateService drops the capacity provider strategy, and that attribute forces
+    #    replacement: the next apply would replace the service (starting the new task definition
+    #    before the release's migration). Keep what was asked for.
+    from moto.ecs.responses import EC2ContainerServiceResponse as EcsResponse
+
+    create_service = EcsResponse.create_service
+
+    def create_with_strategy(self):  # type: ignore[no-untyped-def]
+        result = create_service(self)
+        strategy = self._get_param("capacityProviderStrategy")
+        if strategy:
+            service = self.ecs_backend._get_service(self._get_param("cluster", "default"), self._get_param("serviceName"))
+            service.capacity_provider_strategy = strategy
+        return result
+
+    EcsResponse.create_service = create_with_strategy  # type: ignore[method-assign]
+
 
 def serve(port: int) -> None:
     """Run the (patched) moto server in this process until killed."""
