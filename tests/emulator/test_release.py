@@ -72,14 +72,6 @@ def test_the_release_command_migrates_then_moves_the_service(deployment, release
     assert primary["rolloutState"] == "COMPLETED"
 
 
-def test_a_second_run_of_the_same_release_changes_nothing(deployment, release_env):
-    ecs = _ecs(deployment["endpoint"])
-    before = _running(ecs)
-    result = _run(["bash", "scripts/release.sh", "local", NEW_TAG], release_env)
-    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
-    assert "nothing to roll out" in result.stderr and _running(ecs) == before
-
-
 def test_an_unreviewed_tag_is_refused_before_anything_changes(deployment, release_env):
     result = _run(["bash", "scripts/release.sh", "local", "v9.9.9"], release_env)
     assert result.returncode != 0 and "RELEASES in config/environments.py" in result.stderr
