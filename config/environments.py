@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import os
 from dataclasses import replace
+from typing import Optional
 
 from config.model import (
     AuthConfig,
     BackupConfig,
     CacheConfig,
     DatabaseConfig,
+    DeployAccessConfig,
     DomainConfig,
     EmulatorConfig,
     EnvironmentConfig,
@@ -31,9 +33,26 @@ EMULATOR_ENDPOINT_VARIABLE = "AJUDA_EMULATOR_ENDPOINT"
 DEFAULT_EMULATOR_ENDPOINT = "http://127.0.0.1:5000"
 
 # OPERATOR: one state bucket and lock table per AWS account, created by the `bootstrap` stack.
-_ACCOUNT_STATE = StateBackendConfig(bucket="ajuda-digital-terraform-state", lock_table="ajuda-digital-terraform-locks")
+# OPERATOR: the GitHub repository whose workflow deploys (README: CI roles).
+_ACCOUNT_STATE = StateBackendConfig(bucket="ajuda-digital-terraform-state", lock_table="ajuda-digital-terraform-locks",
+                                    access=DeployAccessConfig(github_repository="ajuda-digital/infrastructure"))
 # OPERATOR: the Google OAuth client (Google Cloud Console -> APIs & Services -> Credentials).
 _GOOGLE_CLIENT_ID = "000000000000-ajudadigitaloauthclient.apps.googleusercontent.com"
+
+# The release each environment runs. A release is a pull request that changes one of these lines;
+# its plan shows the new task definition and `scripts/release.sh <env>` (CI's apply job) rolls it
+# out. Add the digest (`docker buildx imagetools inspect` or ECR's imageDigest) to pin the exact
+# image: ("v0.13.0", "sha256:..."). README: Releasing.
+RELEASES: dict[str, tuple[str, Optional[str]]] = {
+    "dev": ("v0.12.4", None),
+    "staging": ("v0.12.4", None),
+    "prod": ("v0.12.4", None),
+}
+
+
+def _release(env_name: str) -> dict[str, Optional[str]]:
+    tag, digest = RELEASES[env_name]
+    return {"image_tag": tag, "image_digest": digest}
 
 
 def _small_service(env_name: str, log_retention_days: int) -> ServiceConfig:
@@ -42,6 +61,7 @@ def _small_service(env_name: str, log_retention_days: int) -> ServiceConfig:
         cluster_name=f"open-webui-cluster-{env_name}", service_name=f"open-webui-service-{env_name}",
         log_group_name=f"/ecs/open-webui-{env_name}", image_repository_name=f"ajuda-digital-{env_name}",
         desired_count=1, min_count=1, max_count=2, use_fargate_spot=True, log_retention_days=log_retention_days,
+        **_release(env_name),
     )
 
 
@@ -60,7 +80,7 @@ PROD = EnvironmentConfig(
     name="prod",
     region="us-east-1",
     network=_network(10, nat_gateway_per_az=True),
-    service=ServiceConfig(desired_count=2, min_count=2, max_count=6, log_retention_days=365),
+    service=ServiceConfig(desired_count=2, min_count=2, max_count=6, log_retention_days=365, **_release("prod")),
     database=DatabaseConfig(instance_class="db.r7g.large", multi_az=True, allocated_storage_gb=200, iops=3000),
     storage=StorageConfig(documents_bucket_name="openwebui-ajudadigital"),
     cache=CacheConfig(node_type="cache.t4g.small", num_cache_clusters=2),
@@ -123,7 +143,7 @@ def _local() -> EnvironmentConfig:
         # Google cannot call back into an emulator, and there is no DNS to validate a certificate.
         auth=AuthConfig(google_oauth=False, email_signup=True),
         state=StateBackendConfig(bucket="ajuda-digital-local-state", lock_table="ajuda-digital-local-locks",
-                                 force_destroy=True),
+                                 force_destroy=True, access=_ACCOUNT_STATE.access),
         operations=replace(PROD.operations, deletion_protection=False),
         emulator=EmulatorConfig(endpoint=endpoint),
         database_stack=False,

@@ -57,6 +57,9 @@ class ServiceConfig:
     enable_execute_command: bool = False
     cpu_target_percent: int = 60
     requests_per_target: int = 1000
+    # The image's content digest ("sha256:<64 hex>"): when set, the task pulls repository@digest,
+    # so what runs is exactly the reviewed image even if a tag were ever re-pointed.
+    image_digest: Optional[str] = None
 
 
 @dataclass(frozen=True)
@@ -123,6 +126,37 @@ class DomainConfig:
 
 
 @dataclass(frozen=True)
+class DeployAccessConfig:
+    """Who may change an account through Terraform: GitHub Actions via OIDC, and a break-glass role.
+
+    Synthesized as the ``ci-access`` stack (modules/github_oidc.py); the state bucket admits only
+    these roles. GitHub environment of an application environment: ``github_environment_prefix``
+    + its name (ajuda-prod); its apply role: ``apply_role_prefix`` + its name.
+    """
+
+    github_repository: str  # "<owner>/<name>"
+    environments: tuple[str, ...] = ("dev", "staging", "prod")
+    plan_role_name: str = "ajuda-github-plan"
+    apply_role_prefix: str = "ajuda-github-apply-"
+    # Assumed by a person, with MFA, for the bootstrap and ci-access stacks and for emergencies.
+    break_glass_role_name: str = "ajuda-break-glass"
+    github_environment_prefix: str = "ajuda-"
+    # Where the pipeline keeps saved plans between plan and approved apply, in the state bucket.
+    plans_prefix: str = "plans"
+
+    def apply_role_name(self, environment: str) -> str:
+        return f"{self.apply_role_prefix}{environment}"
+
+    def github_environment(self, environment: str) -> str:
+        return f"{self.github_environment_prefix}{environment}"
+
+    @property
+    def role_names(self) -> tuple[str, ...]:
+        """Every role that may use the state bucket."""
+        return (self.plan_role_name, *(self.apply_role_name(e) for e in self.environments), self.break_glass_role_name)
+
+
+@dataclass(frozen=True)
 class StateBackendConfig:
     """Where Terraform keeps state (S3) and takes its lock (DynamoDB)."""
 
@@ -132,6 +166,8 @@ class StateBackendConfig:
     key_prefix: str = "ajuda-digital"
     # Let destroy empty the bucket of old state versions (disposable emulator accounts only).
     force_destroy: bool = False
+    # The deploy roles; when set, the state bucket refuses every other principal.
+    access: Optional[DeployAccessConfig] = None
 
 
 @dataclass(frozen=True)
@@ -148,6 +184,8 @@ class EmulatorConfig:
     # moto applies a bucket policy's Deny without evaluating its condition, so the TLS-only
     # statement would refuse every request, TLS or not.
     tls_only_bucket_policy: bool = False
+    # The same gap: the state bucket's deny-all-but-the-deploy-roles statement would refuse everyone.
+    state_bucket_principals: bool = False
     # moto's AWS Backup has vaults, plans and vault locks but no CreateBackupSelection.
     backup_selection: bool = False
 
@@ -225,6 +263,10 @@ class EnvironmentConfig:
         return self.emulator is None or self.emulator.tls_only_bucket_policy
 
     @property
+    def state_bucket_admits_deploy_roles_only(self) -> bool:
+        return self.state.access is not None and (self.emulator is None or self.emulator.state_bucket_principals)
+
+    @property
     def cache_enabled(self) -> bool:
         return self.emulator is None or self.emulator.cache
 
@@ -245,6 +287,7 @@ _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _PG_IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 _IMAGE_TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 _FLOATING_TAGS = {"latest", "main", "master", "dev", "nightly"}
+_IMAGE_DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
 _DOMAIN = re.compile(r"^(?=.{4,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _GOOGLE_CLIENT_ID = re.compile(r"^[0-9]+-[a-z0-9]+\.apps\.googleusercontent\.com$")
@@ -315,8 +358,17 @@ def _validate_service(p: str, s: ServiceConfig, errors: _Errors) -> None:
                  f"{p}.image_repository_name", f"{s.image_repository_name!r} is not a valid ECR repository name")
     tag_ok = _IMAGE_TAG.fullmatch(s.image_tag) is not None and s.image_tag not in _FLOATING_TAGS
     errors.check(tag_ok, f"{p}.image_tag", f"{s.image_tag!r} must be an immutable release tag (not latest/main, not empty)")
+    errors.check(s.image_digest is None or _IMAGE_DIGEST.fullmatch(s.image_digest) is not None, f"{p}.image_digest",
+                 f"{s.image_digest!r} must be an image digest: sha256: followed by 64 lower-case hex digits")
     errors.check(10 <= s.cpu_target_percent <= 90, f"{p}.cpu_target_percent", "must be between 10 and 90")
     errors.check(s.requests_per_target >= 1, f"{p}.requests_per_target", "must be positive")
+
+
+def image_reference(repository_url: str, service: ServiceConfig) -> str:
+    """What the task pulls: repository@digest when the digest is pinned, else repository:tag."""
+    if service.image_digest:
+        return f"{repository_url}@{service.image_digest}"
+    return f"{repository_url}:{service.image_tag}"
 
 
 def _validate_database(p: str, d: DatabaseConfig, errors: _Errors) -> None:
@@ -389,6 +441,22 @@ def _validate_auth(p: str, env: EnvironmentConfig, errors: _Errors) -> None:
     errors.check(a.default_user_role in ("pending", "user"), f"{p}.default_user_role", "must be 'pending' or 'user'")
 
 
+_GITHUB_REPOSITORY = re.compile(r"^[A-Za-z0-9-]{1,39}/[A-Za-z0-9_.-]{1,100}$")
+_IAM_ROLE_NAME = re.compile(r"^[A-Za-z0-9+=,.@_-]{1,64}$")
+
+
+def _validate_deploy_access(p: str, a: DeployAccessConfig, errors: _Errors) -> None:
+    errors.check(_GITHUB_REPOSITORY.fullmatch(a.github_repository) is not None, f"{p}.github_repository",
+                 f"{a.github_repository!r} must be <owner>/<repository>")
+    errors.check(bool(a.environments) and all(_ENV_NAME.fullmatch(e) for e in a.environments), f"{p}.environments",
+                 f"{a.environments!r} must name at least one environment")
+    for name in a.role_names:
+        # IAM role names: 1-64 characters of letters, digits and +=,.@_- (IAM User Guide, IAM quotas).
+        errors.check(_IAM_ROLE_NAME.fullmatch(name) is not None, f"{p}.role_names",
+                     f"{name!r} is not an IAM role name (1-64 of letters, digits, +=,.@_-)")
+    errors.check(len(set(a.role_names)) == len(a.role_names), f"{p}.role_names", "every role needs its own name")
+
+
 def _validate_environment(env: EnvironmentConfig) -> list[str]:
     errors = _Errors()
     p = env.name
@@ -409,6 +477,8 @@ def _validate_environment(env: EnvironmentConfig) -> list[str]:
     _validate_bucket(f"{p}.state.bucket", env.state.bucket, errors)
     errors.check(re.fullmatch(r"[A-Za-z0-9_.-]{3,255}", env.state.lock_table) is not None, f"{p}.state.lock_table",
                  f"{env.state.lock_table!r} is not a DynamoDB table name")
+    if env.state.access is not None:
+        _validate_deploy_access(f"{p}.state.access", env.state.access, errors)
     ops = env.operations
     errors.check(ops.alarm_email is None or _EMAIL.fullmatch(ops.alarm_email) is not None, f"{p}.operations.alarm_email",
                  f"{ops.alarm_email!r} is not an e-mail address")

@@ -47,6 +47,19 @@ class ObservabilityProps:
     cache_node_id: Optional[str]
 
 
+# The alarms that fail (and roll back) an ECS deployment: new tasks failing /health or answering 5xx.
+DEPLOYMENT_ALARM_KEYS = ("unhealthy-targets", "target-5xx")
+
+
+def alarm_name(name: str, key: str) -> str:
+    return f"{name}-{key}"
+
+
+def deployment_alarm_names(name: str) -> list[str]:
+    """Names (plain strings, so the service can refer to them without a dependency cycle)."""
+    return [alarm_name(name, key) for key in DEPLOYMENT_ALARM_KEYS]
+
+
 def alarm_specs(p: ObservabilityProps) -> list[AlarmSpec]:
     alb = {"LoadBalancer": p.load_balancer_arn_suffix}
     target = {"LoadBalancer": p.load_balancer_arn_suffix, "TargetGroup": p.target_group_arn_suffix}
@@ -95,7 +108,7 @@ class Observability(Construct):
         self.alarm_names = []
         for spec in specs:
             alarm = CloudwatchMetricAlarm(
-                self, spec.key, alarm_name=f"{props.name}-{spec.key}", alarm_description=spec.description,
+                self, spec.key, alarm_name=alarm_name(props.name, spec.key), alarm_description=spec.description,
                 namespace=spec.namespace, metric_name=spec.metric, dimensions=spec.dimensions,
                 statistic=spec.statistic, extended_statistic=spec.extended_statistic, period=spec.period,
                 evaluation_periods=spec.evaluation_periods, threshold=spec.threshold,

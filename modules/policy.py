@@ -35,6 +35,16 @@ def deny_insecure_transport(bucket_arn: str) -> dict[str, Any]:
                      principal={"AWS": "*"}, condition={"Bool": {"aws:SecureTransport": "false"}})
 
 
+def deny_all_principals_but(bucket_arn: str, principal_arns: Iterable[str]) -> dict[str, Any]:
+    """A bucket open to the named roles only: a Deny beats any Allow, in any account's IAM policy."""
+    return statement("DenyAllButDeployRoles", ["s3:*"], [bucket_arn, f"{bucket_arn}/*"], effect="Deny",
+                     principal={"AWS": "*"}, condition={"ArnNotEquals": {"aws:PrincipalArn": sorted(principal_arns)}})
+
+
+def role_arn(account_id: str, name: str, partition: str = "aws") -> str:
+    return f"arn:{partition}:iam::{account_id}:role/{name}"
+
+
 def assume_role_policy(service: str, *, source_account: Optional[str] = None) -> str:
     """Trust policy letting one AWS service assume a role, optionally only on behalf of our account."""
     trust: dict[str, Any] = {"Sid": "AssumeRole", "Effect": "Allow", "Action": "sts:AssumeRole", "Principal": {"Service": service}}

@@ -14,7 +14,12 @@ from cdktf_cdktf_provider_aws.ecs_cluster_capacity_providers import (
     EcsClusterCapacityProviders,
     EcsClusterCapacityProvidersDefaultCapacityProviderStrategy,
 )
-from cdktf_cdktf_provider_aws.ecs_service import EcsService, EcsServiceCapacityProviderStrategy, EcsServiceLoadBalancer
+from cdktf_cdktf_provider_aws.ecs_service import (
+    EcsService,
+    EcsServiceAlarms,
+    EcsServiceCapacityProviderStrategy,
+    EcsServiceLoadBalancer,
+)
 from cdktf_cdktf_provider_aws.ecs_task_definition import EcsTaskDefinition
 from cdktf_cdktf_provider_aws.iam_role import IamRole
 from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
@@ -48,6 +53,8 @@ class ServiceProps:
     secrets: dict[str, str]
     # The secrets the execution role may read: exactly the ones the task uses.
     secret_arns: list[str] = field(default_factory=list)
+    # CloudWatch alarms that fail a deployment and roll it back (README: Releasing).
+    deployment_alarm_names: list[str] = field(default_factory=list)
 
 
 class Service(Construct):
@@ -96,6 +103,9 @@ class Service(Construct):
             requires_compatibilities=["FARGATE"], execution_role_arn=execution_role.arn, task_role_arn=task_role.arn,
             runtime_platform={"operating_system_family": "LINUX", "cpu_architecture": "X86_64"},
             container_definitions=json.dumps([container]),
+            # Keep replaced revisions ACTIVE: the running service, a circuit-breaker or alarm
+            # rollback, and the release command's migration run all refer to a revision by ARN.
+            skip_destroy=True,
         )
         checkov.skip(self.task_definition, "CKV_AWS_336",
                      "Open WebUI writes its cache and upload staging under /app/backend/data (README: Security posture)")
@@ -106,6 +116,8 @@ class Service(Construct):
             capacity_provider_strategy=[EcsServiceCapacityProviderStrategy(capacity_provider=self._capacity_provider(cfg), weight=1)],
             deployment_minimum_healthy_percent=100, deployment_maximum_percent=200,
             deployment_circuit_breaker={"enable": True, "rollback": True},
+            alarms=EcsServiceAlarms(alarm_names=props.deployment_alarm_names, enable=True, rollback=True)
+            if props.deployment_alarm_names else None,
             health_check_grace_period_seconds=cfg.health_check_grace_period_seconds,
             load_balancer=[EcsServiceLoadBalancer(target_group_arn=props.target_group_arn, container_name=CONTAINER_NAME,
                                                   container_port=cfg.container_port)],
@@ -116,8 +128,11 @@ class Service(Construct):
                                    "assign_public_ip": False},
             enable_execute_command=cfg.enable_execute_command,
             propagate_tags="SERVICE", enable_ecs_managed_tags=True, wait_for_steady_state=False,
-            # Auto scaling owns the running count once the service exists.
-            lifecycle={"ignore_changes": ["desired_count"]},
+            # Auto scaling owns the running count once the service exists. The release command
+            # (tools/release.py) owns the task definition: Terraform registers a new revision, the
+            # migration task runs from it, and only then does the release point the service at it.
+            # Terraform switching the service itself would start new code before its migrations.
+            lifecycle={"ignore_changes": ["desired_count", "task_definition"]},
             depends_on=[execution_role],
         )
         self._autoscaling(props, cluster.name, service.name)

@@ -7,7 +7,7 @@ on the key, and the key decrypts nothing that does not come through this region'
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from cdktf_cdktf_provider_aws.data_aws_caller_identity import DataAwsCallerIdentity
 from cdktf_cdktf_provider_aws.dynamodb_table import DynamodbTable, DynamodbTableAttribute
@@ -56,6 +56,8 @@ class StateBackendProps:
     # State is precious: old versions are kept a year so any past state can be restored.
     noncurrent_version_expiration_days: int = 365
     deny_insecure_transport: bool = True
+    # When set, every other principal is denied the bucket (the deploy and break-glass roles).
+    admitted_role_arns: tuple[str, ...] = field(default_factory=tuple)
 
 
 class StateBackend(Construct):
@@ -74,6 +76,8 @@ class StateBackend(Construct):
             force_destroy=props.config.force_destroy,
             noncurrent_version_expiration_days=props.noncurrent_version_expiration_days,
             deny_insecure_transport=props.deny_insecure_transport,
+            policy_statements=lambda arn: ([policy.deny_all_principals_but(arn, props.admitted_role_arns)]
+                                           if props.admitted_role_arns else []),
         ))
         checkov.skip(bucket.bucket, "CKV_AWS_18", "Terraform state access is audited by CloudTrail data events, not S3 logs")
         table = DynamodbTable(

@@ -9,6 +9,7 @@ from cdktf import App
 from config.model import EnvironmentConfig
 from stacks.application import ApplicationStack
 from stacks.bootstrap import BootstrapStack
+from stacks.ci_access import CI_ACCESS_STACK, CiAccessStack
 from stacks.database import DatabaseStack
 
 
@@ -38,6 +39,10 @@ def build_app(envs: list[EnvironmentConfig], outdir: str, bootstrap_state_dir: s
     app = App(outdir=outdir, skip_validation=False)
     for stack_name, served in bootstrap_stacks(envs).items():
         BootstrapStack(app, stack_name, served, state_dir=os.path.abspath(bootstrap_state_dir))
+        env = served[0]
+        # The deploy roles live in the real account only; the emulator has no GitHub to trust.
+        if env.emulator is None and env.state.access is not None:
+            CiAccessStack(app, stack_name.replace("bootstrap", CI_ACCESS_STACK, 1), env)
     for env in envs:
         ApplicationStack(app, env.stack_name, env)
         if env.database_stack:

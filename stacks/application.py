@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 
-from cdktf import TerraformOutput, TerraformStack, TerraformVariable, TerraformVariableValidationConfig
+from cdktf import TerraformOutput, TerraformStack
 from cdktf_cdktf_provider_aws.data_aws_caller_identity import DataAwsCallerIdentity
 from constructs import Construct
 
 from config import catalog
-from config.model import EnvironmentConfig
+from config.model import EnvironmentConfig, image_reference
 from modules import firewall, open_webui
 from modules.backup import Backup, BackupProps
 from modules.cache import Cache, CacheProps
@@ -17,15 +17,13 @@ from modules.database import Database, DatabaseProps
 from modules.encryption import EncryptionKey, EncryptionKeyConfig
 from modules.load_balancer import LoadBalancer, LoadBalancerProps
 from modules.network import Network, NetworkProps
-from modules.observability import Observability, ObservabilityProps
+from modules.observability import Observability, ObservabilityProps, deployment_alarm_names
 from modules.registry import Registry, RegistryConfig
 from modules.secrets import Secret, SecretConfig
 from modules.service import CONTAINER_NAME, Service, ServiceProps
 from modules.storage import ALB_LOG_PREFIX, Storage, StorageProps
 from modules.waf import WebAcl, WebAclProps
 from stacks.common import aws_provider, s3_backend
-
-IMAGE_TAG_VARIABLE = "image_tag"
 
 
 class ApplicationStack(TerraformStack):
@@ -35,16 +33,6 @@ class ApplicationStack(TerraformStack):
         s3_backend(self, env, id)
         name = env.stack_name
         account_id = DataAwsCallerIdentity(self, "account").account_id
-
-        image_tag = TerraformVariable(
-            self, IMAGE_TAG_VARIABLE, type="string", default=env.service.image_tag,
-            description="Release tag of the ajuda-digital image to run (CI sets it to roll out a new release)",
-            validation=[TerraformVariableValidationConfig(
-                condition=f"${{can(regex(\"^[A-Za-z0-9_][A-Za-z0-9_.-]{{0,127}}$\", var.{IMAGE_TAG_VARIABLE})) && "
-                          f"!contains([\"latest\", \"main\", \"master\"], var.{IMAGE_TAG_VARIABLE})}}",
-                error_message="image_tag must be an immutable release tag, not latest/main.",
-            )],
-        )
 
         key = EncryptionKey(self, "encryption", EncryptionKeyConfig(alias=name, account_id=account_id, region=env.region))
         network = Network(self, "network", NetworkProps(config=env.network, name=name, region=env.region,
@@ -111,11 +99,14 @@ class ApplicationStack(TerraformStack):
             subnet_ids=network.app_subnet_ids, security_group_id=app_group.id,
             target_group_arn=load_balancer.target_group_arn,
             request_count_resource_label=f"{load_balancer.arn_suffix}/{load_balancer.target_group_arn_suffix}",
-            image=f"{registry.repository_url}:{image_tag.string_value}",
+            # The release is reviewed data (config/environments.py RELEASES), never a variable a
+            # pipeline could forget to set (which would silently roll the service back).
+            image=image_reference(registry.repository_url, env.service),
             kms_key_arn=key.arn, documents_bucket_arn=storage.documents.arn, repository_arn=registry.repository_arn,
             environment=open_webui.container_environment(settings),
             secrets=open_webui.container_secrets(settings),
             secret_arns=open_webui.secret_arns(settings),
+            deployment_alarm_names=deployment_alarm_names(name),
         ))
         if env.waf_enabled:
             WebAcl(self, "waf", WebAclProps(name=name, load_balancer_arn=load_balancer.arn,

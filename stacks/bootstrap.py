@@ -9,9 +9,11 @@ from __future__ import annotations
 from typing import Sequence
 
 from cdktf import LocalBackend, TerraformOutput, TerraformStack
+from cdktf_cdktf_provider_aws.data_aws_caller_identity import DataAwsCallerIdentity
 from constructs import Construct
 
 from config.model import EnvironmentConfig
+from modules import policy
 from modules.state_backend import StateBackend, StateBackendProps
 from stacks.common import PROJECT, aws_provider
 
@@ -32,8 +34,13 @@ class BootstrapStack(TerraformStack):
         # The bucket and table live in the backend's region, which the S3 backend blocks also name.
         aws_provider(self, env, region=env.state.region, tags=bootstrap_tags(served))
         LocalBackend(self, path=f"{state_dir}/{id}.tfstate")
+        admitted: tuple[str, ...] = ()
+        if env.state_bucket_admits_deploy_roles_only and env.state.access is not None:
+            account_id = DataAwsCallerIdentity(self, "deploy-account").account_id
+            admitted = tuple(policy.role_arn(account_id, name) for name in env.state.access.role_names)
         backend = StateBackend(self, "state", StateBackendProps(config=env.state,
-                                                                     deny_insecure_transport=env.tls_only_bucket_policy))
+                                                                     deny_insecure_transport=env.tls_only_bucket_policy,
+                                                                     admitted_role_arns=admitted))
         TerraformOutput(self, "state_bucket", value=backend.bucket_name)
         TerraformOutput(self, "lock_table", value=backend.lock_table_name)
         TerraformOutput(self, "state_kms_key_arn", value=backend.kms_key_arn)

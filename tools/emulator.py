@@ -286,6 +286,8 @@ def _apply_patches() -> None:
 
     BackupResponse.list_tags = backup_list_tags  # type: ignore[method-assign]
 
+    _patch_ecs_release()
+
 
 def patch_ecs_task_memory() -> None:
     """ECS RunTask sums container-level memory only: a Fargate task definition that sets memory at
@@ -317,6 +319,118 @@ def patch_s3_delete_marker() -> None:
 
     if not hasattr(FakeDeleteMarker, "dispose"):
         FakeDeleteMarker.dispose = lambda self, garbage=False: None  # type: ignore[attr-defined]
+
+
+# The release command (tools/release.py) needs a one-off task that ends and a deployment that
+# settles; moto runs no containers. A container environment variable (in the task definition or
+# the run-task overrides) steers the outcome, so tests can take the failure paths too:
+EXIT_CODE_VARIABLE = "EMULATOR_EXIT_CODE"  # run-task: the container's exit code (default 0)
+ROLLOUT_VARIABLE = "EMULATOR_ROLLOUT"  # update-service: "FAILED" fails the deployment and rolls back
+
+
+def _container_setting(task_definition, overrides, name: str):  # type: ignore[no-untyped-def]
+    values = {}
+    for container in task_definition.container_definitions:
+        values.update({e["name"]: e["value"] for e in container.get("environment") or []})
+    for container in (overrides or {}).get("containerOverrides") or []:
+        values.update({e["name"]: e["value"] for e in container.get("environment") or []})
+    return values.get(name)
+
+
+def _patch_ecs_release() -> None:
+    from moto.core.utils import utcnow
+    from moto.ecs.models import EC2ContainerServiceBackend as Ecs
+    from moto.moto_api import state_manager
+    from moto.moto_api._internal import mock_random
+
+    # g) A task's network interface lacks a DNS name in VPCs without DNS hostnames (RunTask).
+    from moto.ec2.models.elastic_network_interfaces import NetworkInterface
+
+    if not hasattr(NetworkInterface, "private_dns_name"):
+        NetworkInterface.private_dns_name = None  # type: ignore[attr-defined]
+
+    # h) RunTask: the task has run to completion, with EMULATOR_EXIT_CODE (default 0).
+    run_task = Ecs.run_task
+
+    def run_and_stop(self, cluster_str, task_definition_str, count, overrides, *args, **kwargs):  # type: ignore[no-untyped-def]
+        tasks = run_task(self, cluster_str, task_definition_str, count, overrides, *args, **kwargs)
+        if state_manager.get_transition("ecs::task").get("progression") == "manual":
+            return tasks  # a test holds its tasks RUNNING through moto's state manager (restore drill)
+        task_definition = self.describe_task_definition(task_definition_str)
+        code = int(_container_setting(task_definition, overrides, EXIT_CODE_VARIABLE) or 0)
+        for task in tasks:
+            task.last_status = task.desired_status = "STOPPED"
+            task.stopped_reason = "Essential container in task exited"
+            for container in task.containers:
+                container.last_status, container.exitCode = "STOPPED", code
+        return tasks
+
+    Ecs.run_task = run_and_stop  # type: ignore[method-assign]
+
+    # i) UpdateService with a new task definition starts a deployment that completes at once,
+    #    or, with EMULATOR_ROLLOUT=FAILED, fails and is rolled back to the previous revision.
+    update_service = Ecs.update_service
+
+    def update_with_deployment(self, service_properties):  # type: ignore[no-untyped-def]
+        new_definition = service_properties.get("task_definition")
+        service = self._get_service(service_properties.get("cluster", "default"), service_properties["service"].split("/")[-1])
+        previous = service.task_definition
+        service = update_service(self, service_properties)
+        if not new_definition:
+            return service
+        now = utcnow()
+        failed = _container_setting(self.describe_task_definition(new_definition), None, ROLLOUT_VARIABLE) == "FAILED"
+        deployment = {"id": f"ecs-svc/{mock_random.randint(0, 32**12)}", "status": "PRIMARY",
+                      "taskDefinition": service.task_definition, "desiredCount": service.desired_count,
+                      "runningCount": service.desired_count, "pendingCount": 0, "failedTasks": 0,
+                      "createdAt": now, "updatedAt": now, "launchType": service.launch_type,
+                      "rolloutState": "COMPLETED", "rolloutStateReason": "ECS deployment completed."}
+        service.running_count, service.pending_count = service.desired_count, 0
+        service.deployments = [deployment]
+        if failed:
+            # Answered IN_PROGRESS, as ECS does; the next DescribeServices shows the outcome.
+            deployment.update(rolloutState="IN_PROGRESS", rolloutStateReason="ECS deployment in progress.")
+            service.emulator_rollback_to = previous
+        return service
+
+    # What ECS does when a deployment alarm fires with rollback on: the failed deployment stays
+    # listed as FAILED beside a new PRIMARY deployment of the previous revision.
+    describe_services = Ecs.describe_services
+
+    def describe_after_rollback(self, cluster_str, service_names_or_arns):  # type: ignore[no-untyped-def]
+        services, failures = describe_services(self, cluster_str, service_names_or_arns)
+        for service in services:
+            previous = getattr(service, "emulator_rollback_to", None)
+            if previous is None:
+                continue
+            failed = service.deployments[0]
+            rollback = {**failed, "id": f"ecs-svc/{mock_random.randint(0, 32**12)}", "taskDefinition": previous,
+                        "rolloutState": "COMPLETED", "rolloutStateReason": "ECS deployment completed."}
+            failed.update(status="ACTIVE", rolloutState="FAILED",
+                          rolloutStateReason="ECS deployment detected triggered alarms; rolled back.")
+            service.task_definition, service.deployments = previous, [rollback, failed]
+            service.emulator_rollback_to = None
+        return services, failures
+
+    Ecs.describe_services = describe_after_rollback  # type: ignore[method-assign]
+    Ecs.update_service = update_with_deployment  # type: ignore[method-assign]
+
+    # j) CreateService drops the capacity provider strategy, and that attribute forces
+    #    replacement: the next apply would replace the service (starting the new task definition
+    #    before the release's migration). Keep what was asked for.
+    from moto.ecs.responses import EC2ContainerServiceResponse as EcsResponse
+
+    create_service = EcsResponse.create_service
+
+    def create_with_strategy(self):  # type: ignore[no-untyped-def]
+        result = create_service(self)
+        strategy = self._get_param("capacityProviderStrategy")
+        if strategy:
+            service = self.ecs_backend._get_service(self._get_param("cluster", "default"), self._get_param("serviceName"))
+            service.capacity_provider_strategy = strategy
+        return result
+
+    EcsResponse.create_service = create_with_strategy  # type: ignore[method-assign]
 
 
 def serve(port: int) -> None:

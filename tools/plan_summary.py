@@ -13,9 +13,10 @@ path, or ``-``/nothing for standard input).  Output, on standard output:
    in a collapsible ``<details>`` block, truncated so the whole document fits in
    ``--max-chars`` characters (GitHub rejects comment bodies over 65,536).
 
-Only action counts, resource types, addresses and attribute *names* are printed:
-never an attribute value from the JSON plan, so nothing marked sensitive can leak
-through this summary.  (The optional text plan is Terraform's own rendering,
+Only action counts, resource types, addresses and attribute *names* are printed,
+plus one value: the container image of a changed task definition (the release line,
+first, so a reviewer sees which image a plan rolls out). Never another attribute value
+from the JSON plan, so nothing marked sensitive can leak through this summary.  (The optional text plan is Terraform's own rendering,
 which already hides sensitive values as ``(sensitive value)``.)
 
 Reads of data sources (``["read"]``) and ``["no-op"]`` entries are ignored.
@@ -79,12 +80,49 @@ class Flagged:
     detail: str = ""
 
 
+@dataclass(frozen=True)
+class ImageChange:
+    """A task definition whose container image changes: the line a release is reviewed by."""
+
+    address: str
+    before: str
+    after: str
+
+
+#: Resource types whose container images a release changes (values shown: image references only).
+TASK_DEFINITION_TYPES = ("aws_ecs_task_definition",)
+UNKNOWN = "(known after apply)"
+
+
+def _images(values: object, unknown: object) -> str | None:
+    """The container images in a task definition's planned values, or None without a definition."""
+    if unknown is True or (isinstance(unknown, dict) and unknown.get("container_definitions")):
+        return UNKNOWN
+    if not isinstance(values, dict) or not isinstance(values.get("container_definitions"), str):
+        return None
+    try:
+        containers = json.loads(values["container_definitions"])
+    except json.JSONDecodeError:
+        return None
+    return ", ".join(str(c.get("image")) for c in containers if isinstance(c, dict)) or None
+
+
+def image_change(entry: dict) -> ImageChange | None:
+    change = entry.get("change") or {}
+    before = _images(change.get("before"), None)
+    after = _images(change.get("after"), change.get("after_unknown"))
+    if before == after or after is None:
+        return None
+    return ImageChange(entry.get("address", "?"), before or "(none)", after)
+
+
 @dataclass
 class Summary:
     """What a plan does, reduced to counts and addresses."""
 
     counts: dict[str, Counter] = field(default_factory=lambda: defaultdict(Counter))
     flagged: list[Flagged] = field(default_factory=list)
+    images: list[ImageChange] = field(default_factory=list)
     imports: int = 0
     forgets: int = 0
     drifted: int = 0
@@ -169,6 +207,10 @@ def summarize(plan: dict) -> Summary:
             continue
         resource_type = entry.get("type") or entry.get("address", "?").split(".")[0]
         summary.counts[resource_type][category] += 1
+        if resource_type in TASK_DEFINITION_TYPES and category != "destroy":
+            image = image_change(entry)
+            if image is not None:
+                summary.images.append(image)
         if category in ("destroy", "replace"):
             summary.flagged.append(Flagged(entry.get("address", "?"), category, _detail(entry, change, category)))
     summary.flagged.sort(key=lambda f: (f.category, f.address))
@@ -193,6 +235,8 @@ def render(summary: Summary, stack: str, text_plan: str | None = None, max_chars
     lines = [f"### Terraform plan: {_code(stack)}", ""]
     if summary.errored:
         lines += ["> [!CAUTION]", "> The plan **errored**; the changes below are incomplete.", ""]
+    for image in summary.images:
+        lines += [f"**Release:** {_code(image.address)} image {_code(image.before)} → {_code(image.after)}", ""]
     if not summary.has_changes:
         lines.append("No changes. Infrastructure matches the configuration.")
     else:

@@ -17,7 +17,7 @@ def test_state_bucket_is_versioned_encrypted_private_and_tls_only(synthesized):
     assert all(block[k] is True for k in ("block_public_acls", "block_public_policy", "ignore_public_acls",
                                           "restrict_public_buckets"))
     statements = json.loads(synthesized.one("bootstrap", "aws_s3_bucket_policy")["policy"])["Statement"]
-    assert [s["Sid"] for s in statements] == ["DenyInsecureTransport"]
+    assert [s["Sid"] for s in statements] == ["DenyInsecureTransport", "DenyAllButDeployRoles"]
 
 
 def test_lock_table(synthesized):

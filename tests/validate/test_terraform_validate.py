@@ -16,7 +16,7 @@ def test_every_aws_only_stack_validates(synthesized, tmp_path):
     cache.mkdir()
     env = {"TF_CLI_CONFIG_FILE": str(cli), "TF_PLUGIN_CACHE_DIR": str(cache)}
     stacks = [name for name, doc in synthesized.stacks.items() if terraform.aws_only(doc)]
-    assert {"bootstrap", "ajuda-prod", "ajuda-dev", "ajuda-staging", "ajuda-local"} <= set(stacks)
+    assert {"bootstrap", "ci-access", "ajuda-prod", "ajuda-dev", "ajuda-staging", "ajuda-local"} <= set(stacks)
     failures = []
     for name in stacks:
         workdir = tmp_path / name
