@@ -29,7 +29,9 @@ EMULATOR_ENDPOINT_VARIABLE = "AJUDA_EMULATOR_ENDPOINT"
 DEFAULT_EMULATOR_ENDPOINT = "http://127.0.0.1:5000"
 
 # OPERATOR: one state bucket and lock table per AWS account, created by the `bootstrap` stack.
-_ACCOUNT_STATE = StateBackendConfig(bucket="ajuda-digital-terraform-state", lock_table="ajuda-digital-terraform-locks")
+# prevent_destroy: the bucket holds prod's state (dev and staging share it), so it is guarded for all three.
+_ACCOUNT_STATE = StateBackendConfig(bucket="ajuda-digital-terraform-state", lock_table="ajuda-digital-terraform-locks",
+                                    prevent_destroy=True)
 # OPERATOR: the Google OAuth client (Google Cloud Console -> APIs & Services -> Credentials).
 _GOOGLE_CLIENT_ID = "000000000000-ajudadigitaloauthclient.apps.googleusercontent.com"
 
@@ -66,7 +68,8 @@ PROD = EnvironmentConfig(
     # OPERATOR: the public name and its Route 53 hosted zone.
     domain=DomainConfig(name="chat.ajudadigital.tl", hosted_zone_id="Z0AJUDADIGITALPROD"),
     state=_ACCOUNT_STATE,
-    operations=OperationsConfig(alarm_email="ops@ajudadigital.tl"),
+    operations=OperationsConfig(alarm_email="ops@ajudadigital.tl", prevent_destroy=True),
+    state_key_name="prod",
 )
 
 _SMALL_DATABASE = DatabaseConfig(
@@ -93,6 +96,7 @@ STAGING = replace(
     cache=CacheConfig(node_type="cache.t4g.micro", num_cache_clusters=1),
     domain=DomainConfig(name="staging.chat.ajudadigital.tl", hosted_zone_id="Z0AJUDADIGITALPROD"),
     operations=OperationsConfig(alarm_email="ops@ajudadigital.tl", waf=True, deletion_protection=False),
+    state_key_name="staging",
 )
 
 DEV = replace(
@@ -103,6 +107,7 @@ DEV = replace(
     storage=StorageConfig(documents_bucket_name="openwebui-ajudadigital-dev", force_destroy=True),
     domain=DomainConfig(name="dev.chat.ajudadigital.tl", hosted_zone_id="Z0AJUDADIGITALPROD"),
     operations=OperationsConfig(alarm_email=None, waf=False, deletion_protection=False),
+    state_key_name="dev",
 )
 
 
@@ -118,9 +123,11 @@ def _local() -> EnvironmentConfig:
         auth=AuthConfig(google_oauth=False, email_signup=True),
         state=StateBackendConfig(bucket="ajuda-digital-local-state", lock_table="ajuda-digital-local-locks",
                                  force_destroy=True),
-        operations=replace(PROD.operations, deletion_protection=False),
+        # `scripts/local.sh down` must be able to destroy everything.
+        operations=replace(PROD.operations, deletion_protection=False, prevent_destroy=False),
         emulator=EmulatorConfig(endpoint=endpoint),
         database_stack=False,
+        state_key_name="local",
     )
 
 

@@ -13,7 +13,7 @@ from constructs import Construct
 
 from config import catalog
 from config.model import DatabaseConfig
-from modules import checkov, firewall, policy
+from modules import checkov, firewall, lifecycle, policy
 
 POSTGRES_PORT = 5432
 # Parameters PostgreSQL reads only at start; RDS refuses "immediate" for them.
@@ -43,6 +43,8 @@ class DatabaseProps:
     client_security_group_id: str
     kms_key_arn: str
     account_id: str
+    partition: str = "aws"
+    prevent_destroy: bool = False
 
 
 class Database(Construct):
@@ -78,7 +80,7 @@ class Database(Construct):
                            assume_role_policy=policy.assume_role_policy("monitoring.rds.amazonaws.com",
                                                                         source_account=props.account_id))
             IamRolePolicyAttachment(self, "monitoring-policy", role=role.name,
-                                    policy_arn="arn:aws:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole")
+                                    policy_arn=f"arn:{props.partition}:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole")
             monitoring_role_arn = role.arn
 
         identifier = f"{props.name}-postgres"
@@ -123,6 +125,7 @@ class Database(Construct):
             enabled_cloudwatch_logs_exports=["postgresql", "upgrade"],
             apply_immediately=False,
         )
+        lifecycle.prevent_destroy(self.instance, props.prevent_destroy)
         if not cfg.multi_az:
             checkov.skip(self.instance, "CKV_AWS_157", "Single-AZ by configuration in this environment to save cost")
         if not cfg.deletion_protection:

@@ -8,7 +8,7 @@ from cdktf_cdktf_provider_aws.kms_alias import KmsAlias
 from cdktf_cdktf_provider_aws.kms_key import KmsKey
 from constructs import Construct
 
-from modules import policy
+from modules import lifecycle, policy
 
 
 @dataclass(frozen=True)
@@ -18,6 +18,7 @@ class EncryptionKeyConfig:
     region: str
     partition: str = "aws"
     deletion_window_days: int = 30
+    prevent_destroy: bool = False
 
 
 class EncryptionKey(Construct):
@@ -45,5 +46,6 @@ class EncryptionKey(Construct):
             deletion_window_in_days=config.deletion_window_days,
             policy=key_policy,
         )
+        lifecycle.prevent_destroy(self.key, config.prevent_destroy)
         KmsAlias(self, "alias", name=f"alias/{config.alias}", target_key_id=self.key.key_id)
         self.arn = self.key.arn

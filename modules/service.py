@@ -104,7 +104,7 @@ class Service(Construct):
             self, "service", name=cfg.service_name, cluster=cluster.arn, task_definition=self.task_definition.arn,
             desired_count=cfg.desired_count, platform_version="LATEST",
             capacity_provider_strategy=[EcsServiceCapacityProviderStrategy(capacity_provider=self._capacity_provider(cfg), weight=1)],
-            deployment_minimum_healthy_percent=100, deployment_maximum_percent=200,
+            deployment_minimum_healthy_percent=100, deployment_maximum_percent=cfg.deployment_maximum_percent,
             deployment_circuit_breaker={"enable": True, "rollback": True},
             health_check_grace_period_seconds=cfg.health_check_grace_period_seconds,
             load_balancer=[EcsServiceLoadBalancer(target_group_arn=props.target_group_arn, container_name=CONTAINER_NAME,

@@ -8,7 +8,7 @@ from cdktf_cdktf_provider_aws.dynamodb_table import DynamodbTable, DynamodbTable
 from constructs import Construct
 
 from config.model import StateBackendConfig
-from modules import checkov
+from modules import checkov, lifecycle
 from modules.secure_bucket import SecureBucket, SecureBucketConfig
 
 
@@ -30,6 +30,7 @@ class StateBackend(Construct):
             force_destroy=props.config.force_destroy,
             noncurrent_version_expiration_days=props.noncurrent_version_expiration_days,
             deny_insecure_transport=props.deny_insecure_transport,
+            prevent_destroy=props.config.prevent_destroy,
         ))
         checkov.skip(bucket.bucket, "CKV_AWS_18", "Terraform state access is audited by CloudTrail data events, not S3 logs")
         checkov.skip(bucket.bucket, "CKV_AWS_145", "SSE-S3: a KMS key here would be a second bootstrap dependency")
@@ -40,6 +41,7 @@ class StateBackend(Construct):
             server_side_encryption={"enabled": True},
             deletion_protection_enabled=False,
         )
+        lifecycle.prevent_destroy(table, props.config.prevent_destroy)
         checkov.skip(table, "CKV_AWS_119", "Lock entries are transient; the AWS-owned key is enough")
         self.bucket_name = bucket.name
         self.lock_table_name = table.name

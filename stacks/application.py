@@ -8,8 +8,8 @@ from cdktf import TerraformOutput, TerraformStack, TerraformVariable, TerraformV
 from cdktf_cdktf_provider_aws.data_aws_caller_identity import DataAwsCallerIdentity
 from constructs import Construct
 
-from config import catalog
-from config.model import EnvironmentConfig
+from config import capacity, catalog
+from config.model import FLOATING_IMAGE_TAGS, IMAGE_TAG_PATTERN, EnvironmentConfig
 from modules import firewall, open_webui
 from modules.cache import Cache, CacheProps
 from modules.database import Database, DatabaseProps
@@ -27,6 +27,12 @@ from stacks.common import aws_provider, s3_backend
 IMAGE_TAG_VARIABLE = "image_tag"
 
 
+def image_tag_condition(tag: str) -> str:
+    """config.model.image_tag_problem as a Terraform expression over ``tag``: one rule, two renderings."""
+    return (f"${{can(regex({json.dumps(IMAGE_TAG_PATTERN)}, {tag})) && "
+            f"!contains({json.dumps(list(FLOATING_IMAGE_TAGS))}, lower({tag}))}}")
+
+
 class ApplicationStack(TerraformStack):
     def __init__(self, scope: Construct, id: str, env: EnvironmentConfig) -> None:
         super().__init__(scope, id)
@@ -39,13 +45,14 @@ class ApplicationStack(TerraformStack):
             self, IMAGE_TAG_VARIABLE, type="string", default=env.service.image_tag,
             description="Release tag of the ajuda-digital image to run (CI sets it to roll out a new release)",
             validation=[TerraformVariableValidationConfig(
-                condition=f"${{can(regex(\"^[A-Za-z0-9_][A-Za-z0-9_.-]{{0,127}}$\", var.{IMAGE_TAG_VARIABLE})) && "
-                          f"!contains([\"latest\", \"main\", \"master\"], var.{IMAGE_TAG_VARIABLE})}}",
+                condition=image_tag_condition(f"var.{IMAGE_TAG_VARIABLE}"),
                 error_message="image_tag must be an immutable release tag, not latest/main.",
             )],
         )
 
-        key = EncryptionKey(self, "encryption", EncryptionKeyConfig(alias=name, account_id=account_id, region=env.region))
+        key = EncryptionKey(self, "encryption", EncryptionKeyConfig(alias=name, account_id=account_id, region=env.region,
+                                                                   partition=env.partition,
+                                                                   prevent_destroy=env.operations.prevent_destroy))
         network = Network(self, "network", NetworkProps(config=env.network, name=name, region=env.region,
                                                         account_id=account_id, kms_key_arn=key.arn))
         app_group = firewall.security_group(self, "app-security-group", name=f"{name}-app", vpc_id=network.vpc_id,
@@ -58,7 +65,9 @@ class ApplicationStack(TerraformStack):
         storage = Storage(self, "storage", StorageProps(config=env.storage, name=name, region=env.region,
                                                         account_id=account_id, kms_key_arn=key.arn,
                                                         log_retention_days=env.service.log_retention_days,
-                                                        deny_insecure_transport=env.tls_only_bucket_policy))
+                                                        deny_insecure_transport=env.tls_only_bucket_policy,
+                                                        partition=env.partition,
+                                                        prevent_destroy=env.operations.prevent_destroy))
         registry = Registry(self, "registry", RegistryConfig(repository_name=env.service.image_repository_name,
                                                              kms_key_arn=key.arn, force_delete=env.storage.force_destroy))
         load_balancer = LoadBalancer(self, "load-balancer", LoadBalancerProps(
@@ -72,7 +81,8 @@ class ApplicationStack(TerraformStack):
         ))
         database = Database(self, "database", DatabaseProps(
             config=env.database, name=name, vpc_id=network.vpc_id, subnet_ids=network.database_subnet_ids,
-            client_security_group_id=app_group.id, kms_key_arn=key.arn, account_id=account_id,
+            client_security_group_id=app_group.id, kms_key_arn=key.arn, account_id=account_id, partition=env.partition,
+            prevent_destroy=env.operations.prevent_destroy,
         ))
         cache = None
         if env.cache_enabled:
@@ -122,7 +132,8 @@ class ApplicationStack(TerraformStack):
             load_balancer_arn_suffix=load_balancer.arn_suffix,
             target_group_arn_suffix=load_balancer.target_group_arn_suffix,
             cluster_name=service.cluster_name, service_name=service.service_name,
-            db_instance_identifier=database.identifier, db_max_connections=database.max_connections,
+            db_instance_identifier=database.identifier,
+            db_connections_alarm_threshold=capacity.alarm_threshold(env.database, env.service),
             db_allocated_storage_gb=env.database.allocated_storage_gb,
             db_memory_gib=catalog.RDS_INSTANCE_MEMORY_GIB[env.database.instance_class],
             cache_node_id=f"{cache.replication_group_id}-001" if cache else None,
