@@ -196,7 +196,7 @@ class EnvironmentConfig:
     # The name the environment's Terraform state keys were created under ("<key_prefix>/ajuda-<name>...").
     # A different `name` would start from empty state beside the old resources, so it is refused
     # unless state.allow_key_change says the move is intended.
-    state_key_name: str = ""
+    state_key_name: Optional[str] = None
 
     @property
     def stack_name(self) -> str:
@@ -510,20 +510,23 @@ def _backend_identity(state: StateBackendConfig) -> tuple:
 def _validate_together(envs: dict[str, EnvironmentConfig]) -> list[str]:
     """Rules across environments: unique names, and globally unique S3 bucket names."""
     errors = _Errors()
-    names: dict[str, str] = {}
-    buckets: dict[str, str] = {}
+    # A renamed environment is the one in the wrong when its new name is taken.
+    names = {env.name: key for key, env in envs.items() if env.name == key}
+    buckets: dict[str, list[str]] = {}
     backends: dict[str, StateBackendConfig] = {}
     for key, env in envs.items():
         owner = names.setdefault(env.name, key)
         errors.check(owner == key, f"{key}.name", f"{env.name!r} is already the name of environment {owner!r}")
-        setting = f"{key}.storage.documents_bucket_name"
         for bucket in global_bucket_names(env):
-            owner = buckets.setdefault(bucket, setting)
-            errors.check(owner == setting, setting, f"bucket {bucket!r} is already {owner}'s: S3 bucket names are global")
+            buckets.setdefault(bucket, []).append(f"{key}.storage.documents_bucket_name")
+    for bucket, settings in buckets.items():
+        for setting in settings:
+            others = [other for other in settings if other != setting]
+            errors.check(not others, setting, f"bucket {bucket!r} is also {', '.join(others)}'s: S3 bucket names are global")
     for key, env in envs.items():
         state = env.state
-        owner = buckets.get(state.bucket)
-        errors.check(owner is None, f"{key}.state.bucket", f"bucket {state.bucket!r} is already {owner}'s")
+        owners = buckets.get(state.bucket)
+        errors.check(owners is None, f"{key}.state.bucket", f"bucket {state.bucket!r} is already {', '.join(owners or [])}'s")
         # Environments may share one state backend (one bootstrap), but then all of it.
         shared = backends.setdefault(state.bucket, state)
         errors.check(_backend_identity(shared) == _backend_identity(state), f"{key}.state.bucket",
