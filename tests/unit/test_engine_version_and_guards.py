@@ -102,6 +102,8 @@ def test_prod_data_carries_prevent_destroy(synthesized):
 def test_account_state_backend_carries_prevent_destroy(synthesized):
     assert _prevent_destroy(synthesized.one("bootstrap", "aws_s3_bucket"))
     assert _prevent_destroy(synthesized.one("bootstrap", "aws_dynamodb_table"))
+    # The state bucket's own key: without it no state object can be read.
+    assert _prevent_destroy(synthesized.one("bootstrap", "aws_kms_key"))
 
 
 @pytest.mark.parametrize("stack", ["ajuda-dev", "ajuda-staging", "ajuda-local"])
