@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from typing import Optional
 
-from config.model import ConfigError, EnvironmentConfig, validate
+from config.model import ConfigError, EnvironmentConfig, validate, validate_environments
 
 OVERRIDES_FILE_VARIABLE = "AJUDA_CONFIG_FILE"
 
@@ -26,11 +26,14 @@ def load(names: Optional[list[str]] = None, overrides_file: Optional[str] = None
                 known = apply_overrides(known, handle.read(), path)
         except OSError as error:
             raise ConfigError(f"{OVERRIDES_FILE_VARIABLE}: cannot read {path!r} ({error.strerror})") from None
+        except UnicodeDecodeError as error:
+            raise ConfigError(f"{OVERRIDES_FILE_VARIABLE}: {path!r} is not UTF-8 text "
+                              f"(byte {error.object[error.start]:#04x} at offset {error.start})") from None
     wanted = names or list(known)
     unknown = [name for name in wanted if name not in known]
     if unknown:
         raise ConfigError(f"environment: unknown {', '.join(map(repr, unknown))} (known: {', '.join(known)})")
-    return [validate(known[name]) for name in wanted]
+    return validate_environments(known, wanted)
 
 
 __all__ = ["ConfigError", "EnvironmentConfig", "load", "validate"]

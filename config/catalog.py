@@ -56,3 +56,35 @@ ELB_ACCOUNT_BY_REGION: dict[str, str] = {
     "ap-northeast-1": "582318560864", "ap-south-1": "718504428378", "eu-west-1": "156460612806",
     "eu-central-1": "054676820928", "sa-east-1": "507241528517", "ca-central-1": "985666609251",
 }
+
+# Connection slots RDS for PostgreSQL keeps from ordinary roles: superuser_reserved_connections (3)
+# and rds.rds_superuser_reserved_connections (2), both at their RDS defaults.
+# https://aws.amazon.com/premiumsupport/knowledge-center/rds-postgresql-error-connection-slots/
+RDS_RESERVED_CONNECTIONS = 3 + 2
+
+
+def rds_connection_budget(instance_class: str) -> int:
+    """Connections an ordinary role (the app) can actually open on the instance."""
+    return rds_default_max_connections(instance_class) - RDS_RESERVED_CONNECTIONS
+
+
+# Every AWS Region and the partition its ARNs use ("arn:<partition>:..."). A region outside this
+# table is a typo or one this project has not been checked against.
+# https://docs.aws.amazon.com/general/latest/gr/rande.html#regional-endpoints
+# https://docs.aws.amazon.com/IAM/latest/UserGuide/reference-arns.html
+PARTITION_BY_REGION: dict[str, str] = {
+    **{region: "aws" for region in (
+        "us-east-1", "us-east-2", "us-west-1", "us-west-2", "af-south-1",
+        "ap-east-1", "ap-east-2", "ap-south-1", "ap-south-2", "ap-northeast-1", "ap-northeast-2", "ap-northeast-3",
+        "ap-southeast-1", "ap-southeast-2", "ap-southeast-3", "ap-southeast-4", "ap-southeast-5", "ap-southeast-7",
+        "ca-central-1", "ca-west-1", "eu-central-1", "eu-central-2", "eu-north-1", "eu-south-1", "eu-south-2",
+        "eu-west-1", "eu-west-2", "eu-west-3", "il-central-1", "me-central-1", "me-south-1", "mx-central-1",
+        "sa-east-1",
+    )},
+    "cn-north-1": "aws-cn", "cn-northwest-1": "aws-cn",
+    "us-gov-east-1": "aws-us-gov", "us-gov-west-1": "aws-us-gov",
+}
+
+
+def partition(region: str) -> str:
+    return PARTITION_BY_REGION[region]

@@ -34,8 +34,10 @@ DEFAULT_EMULATOR_ENDPOINT = "http://127.0.0.1:5000"
 
 # OPERATOR: one state bucket and lock table per AWS account, created by the `bootstrap` stack.
 # OPERATOR: the GitHub repository whose workflow deploys (README: CI roles).
+# prevent_destroy: the bucket holds prod's state (dev and staging share it), so it is guarded for all three.
 _ACCOUNT_STATE = StateBackendConfig(bucket="ajuda-digital-terraform-state", lock_table="ajuda-digital-terraform-locks",
-                                    access=DeployAccessConfig(github_repository="ajuda-digital/infrastructure"))
+                                    access=DeployAccessConfig(github_repository="ajuda-digital/infrastructure"),
+                                    prevent_destroy=True)
 # OPERATOR: the Google OAuth client (Google Cloud Console -> APIs & Services -> Credentials).
 _GOOGLE_CLIENT_ID = "000000000000-ajudadigitaloauthclient.apps.googleusercontent.com"
 
@@ -88,10 +90,11 @@ PROD = EnvironmentConfig(
     # OPERATOR: the public name and its Route 53 hosted zone.
     domain=DomainConfig(name="chat.ajudadigital.tl", hosted_zone_id="Z0AJUDADIGITALPROD"),
     state=_ACCOUNT_STATE,
-    operations=OperationsConfig(alarm_email="ops@ajudadigital.tl"),
+    operations=OperationsConfig(alarm_email="ops@ajudadigital.tl", prevent_destroy=True),
     # Daily points for 35 days, monthly for a year, in a vault nobody can empty (compliance lock).
     backup=BackupConfig(daily_retention_days=35, monthly_retention_days=365,
                         lock=VaultLockConfig(min_retention_days=7, max_retention_days=400, changeable_for_days=3)),
+    state_key_name="prod",
 )
 
 _SMALL_DATABASE = DatabaseConfig(
@@ -119,6 +122,7 @@ STAGING = replace(
     domain=DomainConfig(name="staging.chat.ajudadigital.tl", hosted_zone_id="Z0AJUDADIGITALPROD"),
     operations=OperationsConfig(alarm_email="ops@ajudadigital.tl", waf=True, deletion_protection=False),
     backup=BackupConfig(daily_retention_days=7, monthly_retention_days=90, force_destroy=True),
+    state_key_name="staging",
 )
 
 DEV = replace(
@@ -129,6 +133,7 @@ DEV = replace(
     storage=StorageConfig(documents_bucket_name="openwebui-ajudadigital-dev", force_destroy=True),
     domain=DomainConfig(name="dev.chat.ajudadigital.tl", hosted_zone_id="Z0AJUDADIGITALPROD"),
     operations=OperationsConfig(alarm_email=None, waf=False, deletion_protection=False),
+    state_key_name="dev",
 )
 
 
@@ -144,9 +149,11 @@ def _local() -> EnvironmentConfig:
         auth=AuthConfig(google_oauth=False, email_signup=True),
         state=StateBackendConfig(bucket="ajuda-digital-local-state", lock_table="ajuda-digital-local-locks",
                                  force_destroy=True, access=_ACCOUNT_STATE.access),
-        operations=replace(PROD.operations, deletion_protection=False),
+        # `scripts/local.sh down` must be able to destroy everything.
+        operations=replace(PROD.operations, deletion_protection=False, prevent_destroy=False),
         emulator=EmulatorConfig(endpoint=endpoint),
         database_stack=False,
+        state_key_name="local",
     )
 
 

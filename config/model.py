@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import types
+import typing
 from dataclasses import dataclass, field, fields, is_dataclass
-from typing import Optional
+from typing import Optional, Union
 
-from config import catalog
+from config import capacity, catalog
 
 
 class ConfigError(ValueError):
@@ -60,13 +62,17 @@ class ServiceConfig:
     # The image's content digest ("sha256:<64 hex>"): when set, the task pulls repository@digest,
     # so what runs is exactly the reviewed image even if a tag were ever re-pointed.
     image_digest: Optional[str] = None
+    # ECS rolling update: how far above desired_count a release may run (the capacity arithmetic's surge).
+    deployment_maximum_percent: int = 200
 
 
 @dataclass(frozen=True)
 class DatabaseConfig:
     """RDS PostgreSQL: the application database and the pgvector store in one."""
 
-    engine_version: str = "16.10"
+    # Major version only: RDS applies minor upgrades itself (auto_minor_version_upgrade), and the
+    # provider then keeps "16" against the actual 16.x instead of planning a downgrade.
+    engine_version: str = "16"
     instance_class: str = "db.r7g.large"
     multi_az: bool = True
     allocated_storage_gb: int = 200
@@ -102,6 +108,8 @@ class CacheConfig:
     """ElastiCache (Valkey) for Open WebUI's websocket manager and shared app state."""
 
     node_type: str = "cache.t4g.small"
+    # <major>.<minor>, the only form the provider accepts for Valkey. Minor upgrades are made here,
+    # reviewed, because an upgrade behind Terraform's back would plan a downgrade (a replacement).
     engine_version: str = "8.0"
     num_cache_clusters: int = 2
 
@@ -168,6 +176,11 @@ class StateBackendConfig:
     force_destroy: bool = False
     # The deploy roles; when set, the state bucket refuses every other principal.
     access: Optional[DeployAccessConfig] = None
+    # Terraform refuses any plan that would destroy the state bucket or lock table.
+    prevent_destroy: bool = False
+    # Renaming an environment moves its state keys (EnvironmentConfig.state_key_name); only with
+    # this set, after copying the state objects to the new keys (README "Renaming an environment").
+    allow_key_change: bool = False
 
 
 @dataclass(frozen=True)
@@ -199,6 +212,9 @@ class OperationsConfig:
     waf_rate_limit_per_5_minutes: int = 2000
     # Load balancer deletion protection (the database has its own switch).
     deletion_protection: bool = True
+    # Terraform refuses any plan that would destroy or replace the database, the documents bucket
+    # or the KMS key (lifecycle.prevent_destroy): a renamed database or bucket fails the plan.
+    prevent_destroy: bool = False
 
 
 @dataclass(frozen=True)
@@ -249,10 +265,19 @@ class EnvironmentConfig:
     # Environments whose database stack (postgresql provider) is synthesized.
     database_stack: bool = True
     backup: BackupConfig = field(default_factory=BackupConfig)
+    # The name the environment's Terraform state keys were created under ("<key_prefix>/ajuda-<name>...").
+    # A different `name` would start from empty state beside the old resources, so it is refused
+    # unless state.allow_key_change says the move is intended.
+    state_key_name: Optional[str] = None
 
     @property
     def stack_name(self) -> str:
         return f"ajuda-{self.name}"
+
+    @property
+    def partition(self) -> str:
+        """The ARN partition of the region ("aws", "aws-cn", "aws-us-gov")."""
+        return catalog.partition(self.region)
 
     @property
     def https(self) -> bool:
@@ -282,12 +307,25 @@ class EnvironmentConfig:
 # --- validation -------------------------------------------------------------------------------
 
 _ENV_NAME = re.compile(r"^[a-z][a-z0-9-]{1,15}$")
-_REGION = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _PG_IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
-_IMAGE_TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
-_FLOATING_TAGS = {"latest", "main", "master", "dev", "nightly"}
 _IMAGE_DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
+# Docker's tag grammar; the `image_tag` Terraform variable's validation is generated from these two.
+IMAGE_TAG_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$"
+# Tags that move between builds, compared case-insensitively ("Latest" floats as much as "latest").
+FLOATING_IMAGE_TAGS = ("latest", "main", "master", "dev", "nightly", "stable", "edge")
+_AZ_SUFFIX = re.compile(r"^[a-z]$")
+# https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_CreateCluster.html (and CreateService)
+_ECS_NAME = re.compile(r"^[A-Za-z0-9_-]{1,255}$")
+# https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_CreateLogGroup.html
+_LOG_GROUP = re.compile(r"^/[A-Za-z0-9._/#-]{1,511}$")
+_STATE_KEY_PREFIX = re.compile(r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$")
+_HOSTED_ZONE_ID = re.compile(r"^Z[A-Z0-9]{1,31}$")
+# https://docs.aws.amazon.com/AmazonElastiCache/latest/dg/engine-versions.html; the provider
+# (hashicorp/aws 5.100.0, aws_elasticache_replication_group.engine_version) accepts <major>.<minor>.
+_VALKEY_VERSION = re.compile(r"^[7-9]\.\d+$")
+# Terraform and most AWS APIs take 32-bit integers.
+_MAX_INT = 2**31 - 1
 _DOMAIN = re.compile(r"^(?=.{4,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _GOOGLE_CLIENT_ID = re.compile(r"^[0-9]+-[a-z0-9]+\.apps\.googleusercontent\.com$")
@@ -315,6 +353,15 @@ def _network(cidr: str, setting: str, errors: _Errors) -> Optional[ipaddress.IPv
     return net  # type: ignore[return-value]
 
 
+def image_tag_problem(tag: str) -> Optional[str]:
+    """Why ``tag`` is not an immutable release tag, or None. The one rule for configuration and Terraform."""
+    if re.fullmatch(IMAGE_TAG_PATTERN, tag) is None:
+        return "must be 1-128 letters, digits, '_', '.' or '-', not starting with '.' or '-'"
+    if tag.lower() in FLOATING_IMAGE_TAGS:
+        return f"is a floating tag ({', '.join(FLOATING_IMAGE_TAGS)}, any case); use an immutable release tag"
+    return None
+
+
 def _validate_network(p: str, n: NetworkConfig, errors: _Errors) -> None:
     vpc = _network(n.vpc_cidr, f"{p}.vpc_cidr", errors)
     if vpc is not None:
@@ -322,6 +369,9 @@ def _validate_network(p: str, n: NetworkConfig, errors: _Errors) -> None:
     zones = len(n.availability_zone_suffixes)
     errors.check(zones == 2, f"{p}.availability_zone_suffixes", f"exactly two availability zones are required, got {zones}")
     errors.check(len(set(n.availability_zone_suffixes)) == zones, f"{p}.availability_zone_suffixes", "zones must differ")
+    for i, suffix in enumerate(n.availability_zone_suffixes):
+        errors.check(_AZ_SUFFIX.fullmatch(suffix) is not None, f"{p}.availability_zone_suffixes[{i}]",
+                     f"{suffix!r} is not an availability zone letter (the 'a' of us-east-1a)")
     subnets: list[tuple[str, ipaddress.IPv4Network]] = []
     for tier in ("public_subnet_cidrs", "app_subnet_cidrs", "database_subnet_cidrs"):
         cidrs = getattr(n, tier)
@@ -351,15 +401,21 @@ def _validate_service(p: str, s: ServiceConfig, errors: _Errors) -> None:
     errors.check(1 <= s.min_count <= s.desired_count <= s.max_count, f"{p}.min_count",
                  f"need 1 <= min_count ({s.min_count}) <= desired_count ({s.desired_count}) <= max_count ({s.max_count})")
     errors.check(0 <= s.health_check_grace_period_seconds <= 2_147_483_647, f"{p}.health_check_grace_period_seconds", "out of range")
-    errors.check(s.log_group_name.startswith("/"), f"{p}.log_group_name", "must start with '/'")
+    for name in ("cluster_name", "service_name"):
+        errors.check(_ECS_NAME.fullmatch(getattr(s, name)) is not None, f"{p}.{name}",
+                     "must be 1-255 letters, digits, hyphens and underscores (ECS)")
+    errors.check(_LOG_GROUP.fullmatch(s.log_group_name) is not None, f"{p}.log_group_name",
+                 "must start with '/' and hold 2-512 of letters, digits and '._/#-' (CloudWatch Logs)")
     errors.check(s.log_retention_days in _LOG_RETENTION_DAYS, f"{p}.log_retention_days",
                  f"{s.log_retention_days} is not a CloudWatch Logs retention value")
     errors.check(re.fullmatch(r"[a-z0-9]+([._/-][a-z0-9]+)*", s.image_repository_name) is not None,
                  f"{p}.image_repository_name", f"{s.image_repository_name!r} is not a valid ECR repository name")
-    tag_ok = _IMAGE_TAG.fullmatch(s.image_tag) is not None and s.image_tag not in _FLOATING_TAGS
-    errors.check(tag_ok, f"{p}.image_tag", f"{s.image_tag!r} must be an immutable release tag (not latest/main, not empty)")
     errors.check(s.image_digest is None or _IMAGE_DIGEST.fullmatch(s.image_digest) is not None, f"{p}.image_digest",
                  f"{s.image_digest!r} must be an image digest: sha256: followed by 64 lower-case hex digits")
+    tag_problem = image_tag_problem(s.image_tag)
+    errors.check(tag_problem is None, f"{p}.image_tag", f"{s.image_tag!r} {tag_problem}")
+    errors.check(s.deployment_maximum_percent > 100, f"{p}.deployment_maximum_percent",
+                 "must be above 100: with minimum healthy 100 % a rolling update needs room to start new tasks")
     errors.check(10 <= s.cpu_target_percent <= 90, f"{p}.cpu_target_percent", "must be between 10 and 90")
     errors.check(s.requests_per_target >= 1, f"{p}.requests_per_target", "must be positive")
 
@@ -372,13 +428,14 @@ def image_reference(repository_url: str, service: ServiceConfig) -> str:
 
 
 def _validate_database(p: str, d: DatabaseConfig, errors: _Errors) -> None:
-    errors.check(re.fullmatch(r"16\.\d+", d.engine_version) is not None, f"{p}.engine_version",
-                 f"{d.engine_version!r} is not a PostgreSQL 16 minor version (e.g. 16.10); the parameter group family is postgres16")
+    errors.check(d.engine_version == "16", f"{p}.engine_version",
+                 f"{d.engine_version!r}: give the major version only, '16' (parameter group family postgres16). RDS "
+                 "upgrades minors itself, and a pinned minor makes every later plan a downgrade")
     errors.check(d.instance_class in catalog.RDS_INSTANCE_MEMORY_GIB, f"{p}.instance_class",
                  f"{d.instance_class!r} is not a known RDS instance class (known: {', '.join(sorted(catalog.RDS_INSTANCE_MEMORY_GIB))})")
     errors.check(20 <= d.allocated_storage_gb <= 65536, f"{p}.allocated_storage_gb", "gp3 storage must be 20..65536 GB")
-    errors.check(d.max_allocated_storage_gb >= d.allocated_storage_gb, f"{p}.max_allocated_storage_gb",
-                 "must be at least allocated_storage_gb")
+    errors.check(d.allocated_storage_gb <= d.max_allocated_storage_gb <= 65536, f"{p}.max_allocated_storage_gb",
+                 "must be at least allocated_storage_gb and at most 65536")
     # RDS PostgreSQL gp3 below 400 GB has a fixed 3,000 IOPS baseline and rejects an explicit value.
     if d.allocated_storage_gb < catalog.GP3_PROVISIONED_THRESHOLD_GB:
         errors.check(d.iops == catalog.GP3_BASELINE_IOPS, f"{p}.iops",
@@ -391,6 +448,9 @@ def _validate_database(p: str, d: DatabaseConfig, errors: _Errors) -> None:
                      f"{value!r} must be a lower-case PostgreSQL identifier")
     errors.check(d.master_username not in catalog.RDS_RESERVED_USERNAMES, f"{p}.master_username",
                  f"{d.master_username!r} is reserved by RDS")
+    for name in ("master_username", "app_username"):
+        # https://www.postgresql.org/docs/16/sql-createrole.html: the pg_ prefix is reserved for system roles.
+        errors.check(not getattr(d, name).startswith("pg_"), f"{p}.{name}", "role names starting with 'pg_' are reserved by PostgreSQL")
     errors.check(d.app_username != d.master_username, f"{p}.app_username", "the app must not use the master role")
     errors.check(1 <= d.backup_retention_days <= 35, f"{p}.backup_retention_days", "must be 1..35 days")
     errors.check(d.monitoring_interval_seconds in (0, 1, 5, 10, 15, 30, 60), f"{p}.monitoring_interval_seconds",
@@ -429,6 +489,11 @@ def _validate_bucket(setting: str, name: str, errors: _Errors) -> None:
     errors.check(problem is None, setting, f"{name!r} {problem}")
 
 
+def global_bucket_names(env: EnvironmentConfig) -> list[str]:
+    """The S3 bucket names an environment's application stack creates (names are global across AWS)."""
+    return [env.storage.documents_bucket_name, f"{env.storage.documents_bucket_name}-logs"]
+
+
 def _validate_auth(p: str, env: EnvironmentConfig, errors: _Errors) -> None:
     a = env.auth
     if a.google_oauth:
@@ -457,15 +522,28 @@ def _validate_deploy_access(p: str, a: DeployAccessConfig, errors: _Errors) -> N
     errors.check(len(set(a.role_names)) == len(a.role_names), f"{p}.role_names", "every role needs its own name")
 
 
-def _validate_environment(env: EnvironmentConfig) -> list[str]:
+def _validate_environment(env: EnvironmentConfig, p: str) -> list[str]:
+    """``p``: the environment's key in environments.py, which names its settings even when renamed."""
     errors = _Errors()
-    p = env.name
     errors.check(_ENV_NAME.fullmatch(env.name) is not None, f"{p}.name", "must be a short lower-case name")
-    errors.check(_REGION.fullmatch(env.region) is not None, f"{p}.region", f"{env.region!r} is not an AWS region name")
+    region_known = errors.check(env.region in catalog.PARTITION_BY_REGION, f"{p}.region",
+                                f"{env.region!r} is not an AWS Region (known: config/catalog.py PARTITION_BY_REGION)")
+    if errors.check(env.state.region in catalog.PARTITION_BY_REGION, f"{p}.state.region",
+                    f"{env.state.region!r} is not an AWS Region") and region_known:
+        errors.check(catalog.partition(env.state.region) == env.partition, f"{p}.state.region",
+                     f"{env.state.region!r} is in partition {catalog.partition(env.state.region)}, the environment's "
+                     f"region {env.region!r} in {env.partition}: one set of credentials cannot reach both")
     _validate_network(f"{p}.network", env.network, errors)
     _validate_service(f"{p}.service", env.service, errors)
     _validate_database(f"{p}.database", env.database, errors)
-    _validate_bucket(f"{p}.storage.documents_bucket_name", env.storage.documents_bucket_name, errors)
+    for bucket in global_bucket_names(env):
+        _validate_bucket(f"{p}.storage.documents_bucket_name", bucket, errors)
+    errors.check(env.storage.noncurrent_version_expiration_days >= 1, f"{p}.storage.noncurrent_version_expiration_days",
+                 "must be at least 1 day (S3 lifecycle)")
+    peak_problem = capacity.problem(env.database, env.service)
+    errors.check(peak_problem is None, f"{p}.database.pool_size", str(peak_problem))
+    errors.check(_VALKEY_VERSION.fullmatch(env.cache.engine_version) is not None, f"{p}.cache.engine_version",
+                 f"{env.cache.engine_version!r} must be a Valkey <major>.<minor> version such as '8.0'")
     errors.check(env.cache.node_type in catalog.ELASTICACHE_NODE_TYPES, f"{p}.cache.node_type",
                  f"{env.cache.node_type!r} is not a known ElastiCache node type")
     errors.check(1 <= env.cache.num_cache_clusters <= 6, f"{p}.cache.num_cache_clusters", "must be 1..6")
@@ -474,11 +552,22 @@ def _validate_environment(env: EnvironmentConfig) -> list[str]:
         errors.check(_DOMAIN.fullmatch(env.domain.name) is not None, f"{p}.domain.name", f"{env.domain.name!r} is not a DNS name")
         errors.check(env.emulator is not None or bool(env.domain.hosted_zone_id), f"{p}.domain.hosted_zone_id",
                      "is required with domain.name (the ACM certificate is validated through Route 53)")
+    if env.domain.hosted_zone_id is not None:
+        errors.check(_HOSTED_ZONE_ID.fullmatch(env.domain.hosted_zone_id) is not None, f"{p}.domain.hosted_zone_id",
+                     f"{env.domain.hosted_zone_id!r} is not a Route 53 hosted zone id (Z...)")
     _validate_bucket(f"{p}.state.bucket", env.state.bucket, errors)
     errors.check(re.fullmatch(r"[A-Za-z0-9_.-]{3,255}", env.state.lock_table) is not None, f"{p}.state.lock_table",
                  f"{env.state.lock_table!r} is not a DynamoDB table name")
     if env.state.access is not None:
         _validate_deploy_access(f"{p}.state.access", env.state.access, errors)
+    errors.check(_STATE_KEY_PREFIX.fullmatch(env.state.key_prefix) is not None, f"{p}.state.key_prefix",
+                 f"{env.state.key_prefix!r} must be path segments of letters, digits and '_.-' separated by single '/'")
+    if errors.check(bool(env.state_key_name), f"{p}.state_key_name",
+                    f"record the name the state keys are created under: {env.name!r} for a new environment"):
+        errors.check(env.state_key_name == env.name or env.state.allow_key_change, f"{p}.name",
+                     f"renaming environment {env.state_key_name!r} to {env.name!r} moves its state keys, so Terraform "
+                     "would plan every resource anew beside the old ones. Keep the name, or move the state objects "
+                     "and set state.allow_key_change")
     ops = env.operations
     errors.check(ops.alarm_email is None or _EMAIL.fullmatch(ops.alarm_email) is not None, f"{p}.operations.alarm_email",
                  f"{ops.alarm_email!r} is not an e-mail address")
@@ -515,7 +604,10 @@ def _validate_backup(p: str, env: EnvironmentConfig, errors: _Errors) -> None:
     errors.check(b.completion_window_minutes > b.start_window_minutes, f"{p}.completion_window_minutes",
                  "must be longer than start_window_minutes")
     if b.copy_region is not None:
-        errors.check(_REGION.fullmatch(b.copy_region) is not None, f"{p}.copy_region", f"{b.copy_region!r} is not an AWS region name")
+        if errors.check(b.copy_region in catalog.PARTITION_BY_REGION, f"{p}.copy_region",
+                        f"{b.copy_region!r} is not an AWS Region (known: config/catalog.py PARTITION_BY_REGION)"):
+            errors.check(catalog.partition(b.copy_region) == env.partition, f"{p}.copy_region",
+                         f"{b.copy_region!r} is in another partition than the environment's region {env.region!r}")
         errors.check(b.copy_region != env.region, f"{p}.copy_region", "must differ from the environment's region")
     lock = b.lock
     if lock is None:
@@ -533,32 +625,101 @@ def _validate_backup(p: str, env: EnvironmentConfig, errors: _Errors) -> None:
                      f"{days} days is outside the vault lock's {lock.min_retention_days}..{lock.max_retention_days}: "
                      "the locked vault would fail every such job")
     errors.check(not b.force_destroy, f"{p}.force_destroy", "a locked vault's recovery points cannot be deleted")
+def _check_value(value: object, hint: object, setting: str, errors: list[str]) -> None:
+    """Check one value against its annotation: Optional, tuple elements and nested settings included."""
+    origin = typing.get_origin(hint)
+    if origin in (Union, types.UnionType):
+        options = typing.get_args(hint)
+        if value is None and type(None) in options:
+            return
+        (hint,) = [option for option in options if option is not type(None)]
+        origin = typing.get_origin(hint)
+    if is_dataclass(hint):
+        if isinstance(value, hint):  # type: ignore[arg-type]
+            _check_types(value, setting, errors)
+        else:
+            errors.append(f"{setting}: expected an object of settings, got {value!r}")
+    elif origin is tuple:
+        if not isinstance(value, tuple):
+            errors.append(f"{setting}: expected a list, got {value!r}")
+            return
+        (element, _) = typing.get_args(hint)
+        for i, item in enumerate(value):
+            _check_value(item, element, f"{setting}[{i}]", errors)
+    elif hint is bool:
+        if not isinstance(value, bool):
+            errors.append(f"{setting}: expected true/false, got {value!r}")
+    elif hint is int:
+        if not isinstance(value, int) or isinstance(value, bool):
+            errors.append(f"{setting}: expected a whole number, got {value!r}")
+        elif not 0 <= value <= _MAX_INT:
+            errors.append(f"{setting}: {value} is out of range (0..{_MAX_INT})")
+    elif hint is str:
+        if not isinstance(value, str):
+            errors.append(f"{setting}: expected text, got {value!r}")
+        elif not (value and value.isascii() and value.isprintable()):
+            errors.append(f"{setting}: {value!r} must be non-empty printable ASCII text")
+    else:  # a new annotation this checker does not know yet must not pass unchecked
+        errors.append(f"{setting}: no type check for {hint!r} (config/model.py _check_value)")
 
 
 def _check_types(obj: object, path: str, errors: list[str]) -> None:
     """Reject values of the wrong type (e.g. a string where a count belongs) with the setting's name."""
+    hints = typing.get_type_hints(type(obj))
     for f in fields(obj):  # type: ignore[arg-type]
-        value = getattr(obj, f.name)
-        setting = f"{path}.{f.name}"
-        if is_dataclass(value):
-            _check_types(value, setting, errors)
-            continue
-        expected = f.type if isinstance(f.type, str) else getattr(f.type, "__name__", "")
-        if expected == "int" and (not isinstance(value, int) or isinstance(value, bool)):
-            errors.append(f"{setting}: expected a whole number, got {value!r}")
-        elif expected == "bool" and not isinstance(value, bool):
-            errors.append(f"{setting}: expected true/false, got {value!r}")
-        elif expected == "str" and not isinstance(value, str):
-            errors.append(f"{setting}: expected text, got {value!r}")
-        elif expected.startswith("tuple") and not isinstance(value, tuple):
-            errors.append(f"{setting}: expected a tuple, got {value!r}")
+        _check_value(getattr(obj, f.name), hints[f.name], f"{path}.{f.name}", errors)
+
+
+def _backend_identity(state: StateBackendConfig) -> tuple:
+    return state.lock_table, state.region, state.force_destroy, state.prevent_destroy
+
+
+def _validate_together(envs: dict[str, EnvironmentConfig]) -> list[str]:
+    """Rules across environments: unique names, and globally unique S3 bucket names."""
+    errors = _Errors()
+    # A renamed environment is the one in the wrong when its new name is taken.
+    names = {env.name: key for key, env in envs.items() if env.name == key}
+    buckets: dict[str, list[str]] = {}
+    backends: dict[str, StateBackendConfig] = {}
+    for key, env in envs.items():
+        owner = names.setdefault(env.name, key)
+        errors.check(owner == key, f"{key}.name", f"{env.name!r} is already the name of environment {owner!r}")
+        for bucket in global_bucket_names(env):
+            buckets.setdefault(bucket, []).append(f"{key}.storage.documents_bucket_name")
+    for bucket, settings in buckets.items():
+        for setting in settings:
+            others = [other for other in settings if other != setting]
+            errors.check(not others, setting, f"bucket {bucket!r} is also {', '.join(others)}'s: S3 bucket names are global")
+    for key, env in envs.items():
+        state = env.state
+        owners = buckets.get(state.bucket)
+        errors.check(owners is None, f"{key}.state.bucket", f"bucket {state.bucket!r} is already {', '.join(owners or [])}'s")
+        # Environments may share one state backend (one bootstrap), but then all of it.
+        shared = backends.setdefault(state.bucket, state)
+        errors.check(_backend_identity(shared) == _backend_identity(state), f"{key}.state.bucket",
+                     f"bucket {state.bucket!r} is another environment's state bucket with different lock_table, "
+                     "region, force_destroy or prevent_destroy")
+    return errors.messages
+
+
+def validate_environments(envs: dict[str, EnvironmentConfig], wanted: list[str]) -> list[EnvironmentConfig]:
+    """The ``wanted`` environments (keys of ``envs``), validated on their own and against all the others.
+
+    Raises one ConfigError listing every problem; type errors first, since the other rules read the values.
+    """
+    type_errors: list[str] = []
+    for key, env in envs.items():
+        _check_types(env, key, type_errors)
+    messages = type_errors or _validate_together(envs)
+    if not type_errors:
+        for key in wanted:
+            messages += _validate_environment(envs[key], key)
+    if messages:
+        raise ConfigError("invalid configuration:\n  " + "\n  ".join(messages))
+    return [envs[key] for key in wanted]
 
 
 def validate(env: EnvironmentConfig) -> EnvironmentConfig:
     """Return ``env`` unchanged or raise one ConfigError listing every problem found."""
-    type_errors: list[str] = []
-    _check_types(env, env.name, type_errors)
-    messages = type_errors or _validate_environment(env)
-    if messages:
-        raise ConfigError("invalid configuration:\n  " + "\n  ".join(messages))
-    return env
+    name = env.name if isinstance(env.name, str) else "environment"
+    return validate_environments({name: env}, [name])[0]

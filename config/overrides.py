@@ -8,12 +8,18 @@ from __future__ import annotations
 
 import json
 import re
+import typing
 from dataclasses import fields, is_dataclass, replace
 from typing import Any
 
 from config.model import ConfigError, EnvironmentConfig
 
 _SECRET_SETTING = re.compile(r"password|secret|token|credential|private_key", re.I)
+
+
+def _is_settings_group(owner: type, key: str) -> bool:
+    """True when ``owner.key`` is an optional group of settings (e.g. ``emulator``), not a value."""
+    return any(is_dataclass(option) for option in typing.get_args(typing.get_type_hints(owner)[key]))
 
 
 def _apply(obj: Any, changes: dict[str, Any], path: str) -> Any:
@@ -31,14 +37,35 @@ def _apply(obj: Any, changes: dict[str, Any], path: str) -> Any:
         current = getattr(obj, key)
         if is_dataclass(current):
             updates[key] = _apply(current, value, setting)
+        elif current is None and isinstance(value, dict) and _is_settings_group(type(obj), key):
+            raise ConfigError(f"{setting}: not set in this environment, so there are no settings in it to override")
         else:
             updates[key] = tuple(value) if isinstance(value, list) else value
     return replace(obj, **updates)
 
 
+class _Pairs(list):
+    """A JSON object as its key/value pairs, so that a repeated key is still visible."""
+
+
+def _objects(value: Any, path: str) -> Any:
+    """``value`` with every JSON object made a dict; a key given twice is an error naming it."""
+    if not isinstance(value, list):
+        return value
+    if not isinstance(value, _Pairs):
+        return [_objects(item, f"{path}[{i}]") for i, item in enumerate(value)]
+    result: dict[str, Any] = {}
+    for key, item in value:
+        setting = f"{path}.{key}" if path else key
+        if key in result:
+            raise ConfigError(f"{setting}: given twice in the overrides file; the JSON parser would keep only the last")
+        result[key] = _objects(item, setting)
+    return result
+
+
 def apply_overrides(envs: dict[str, EnvironmentConfig], text: str, source: str) -> dict[str, EnvironmentConfig]:
     try:
-        document = json.loads(text)
+        document = _objects(json.loads(text, object_pairs_hook=_Pairs), "")
     except json.JSONDecodeError as error:
         raise ConfigError(f"{source}: not valid JSON ({error})") from None
     if not isinstance(document, dict):

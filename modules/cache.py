@@ -92,7 +92,10 @@ class Cache(Construct):
             auth_token=auth.value_reference,
             auth_token_update_strategy="ROTATE",
             snapshot_retention_limit=1,
-            auto_minor_version_upgrade="true",
+            # The provider reads the version back as <major>.<minor>: an upgrade AWS made on its own
+            # (an auto minor version campaign) would plan a "downgrade", which replaces the group.
+            # Minor upgrades are therefore a reviewed change of cache.engine_version.
+            auto_minor_version_upgrade="false",
             apply_immediately=False,
         )
         if not replicated:

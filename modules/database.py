@@ -13,7 +13,7 @@ from constructs import Construct
 
 from config import catalog
 from config.model import DatabaseConfig
-from modules import checkov, firewall, log_group, policy
+from modules import checkov, firewall, lifecycle, log_group, policy
 
 POSTGRES_PORT = 5432
 # Parameters PostgreSQL reads only at start; RDS refuses "immediate" for them.
@@ -45,6 +45,8 @@ class DatabaseProps:
     kms_key_arn: str
     account_id: str
     log_retention_days: int = 30
+    partition: str = "aws"
+    prevent_destroy: bool = False
 
 
 class Database(Construct):
@@ -89,7 +91,7 @@ class Database(Construct):
                            assume_role_policy=policy.assume_role_policy("monitoring.rds.amazonaws.com",
                                                                         source_account=props.account_id))
             IamRolePolicyAttachment(self, "monitoring-policy", role=role.name,
-                                    policy_arn="arn:aws:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole")
+                                    policy_arn=f"arn:{props.partition}:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole")
             monitoring_role_arn = role.arn
 
         identifier = f"{props.name}-postgres"
@@ -142,6 +144,7 @@ class Database(Construct):
             depends_on=export_groups,
             apply_immediately=False,
         )
+        lifecycle.prevent_destroy(self.instance, props.prevent_destroy)
         if not cfg.multi_az:
             checkov.skip(self.instance, "CKV_AWS_157", "Single-AZ by configuration in this environment to save cost")
         if not cfg.deletion_protection:

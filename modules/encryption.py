@@ -10,7 +10,7 @@ from cdktf_cdktf_provider_aws.kms_alias import KmsAlias
 from cdktf_cdktf_provider_aws.kms_key import KmsKey
 from constructs import Construct
 
-from modules import policy
+from modules import lifecycle, policy
 
 
 @dataclass(frozen=True)
@@ -29,6 +29,7 @@ class EncryptionKeyConfig:
     statements: tuple[dict[str, Any], ...] = ()
     description: str = "data at rest"
     provider: Optional[TerraformProvider] = None  # another region's provider, for a key there
+    prevent_destroy: bool = False
 
 
 class EncryptionKey(Construct):
@@ -69,5 +70,6 @@ class EncryptionKey(Construct):
             deletion_window_in_days=config.deletion_window_days,
             policy=config.key_policy or key_policy,
         )
+        lifecycle.prevent_destroy(self.key, config.prevent_destroy)
         KmsAlias(self, "alias", name=f"alias/{config.alias}", target_key_id=self.key.key_id, provider=config.provider)
         self.arn = self.key.arn

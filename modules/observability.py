@@ -40,7 +40,8 @@ class ObservabilityProps:
     cluster_name: str
     service_name: str
     db_instance_identifier: str
-    db_max_connections: int
+    # config/capacity.py alarm_threshold: above it, the next release's surge could exhaust the instance.
+    db_connections_alarm_threshold: int
     db_allocated_storage_gb: int
     db_memory_gib: int
     # None when the environment runs without the cache (emulator only).
@@ -87,8 +88,9 @@ def alarm_specs(p: ObservabilityProps) -> list[AlarmSpec]:
                   comparison="LessThanOrEqualToThreshold"),
         AlarmSpec("rds-freeable-memory", "Under 10 % memory free: queries spill, consider a larger class",
                   "AWS/RDS", "FreeableMemory", rds, p.db_memory_gib * gib * 0.10, comparison="LessThanOrEqualToThreshold"),
-        AlarmSpec("rds-connections", "Connections above 80 % of max_connections: check pool settings and task count",
-                  "AWS/RDS", "DatabaseConnections", rds, int(p.db_max_connections * 0.8), statistic="Maximum"),
+        AlarmSpec("rds-connections", "Connections so high that a release's extra tasks could exhaust the database: "
+                  "find who holds them (pg_stat_activity) before deploying; README capacity arithmetic",
+                  "AWS/RDS", "DatabaseConnections", rds, p.db_connections_alarm_threshold, statistic="Maximum"),
     ]
     if p.cache_node_id:
         specs.append(AlarmSpec("cache-memory", "Valkey memory above 80 %: evictions would drop websocket state",

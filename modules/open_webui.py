@@ -24,6 +24,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from config import capacity
+
 # Path of the Google callback. v0.12.4 serves both "/oauth/{provider}/login/callback"
 # and the legacy "/oauth/{provider}/callback" with the same handler
 # (open_webui/main.py:2945-2946); the URI must match the one registered in the
@@ -303,5 +305,5 @@ def max_database_connections_per_task(s: OpenWebUISettings) -> int:
 
 
 def connections_per_task(pool_size: int, pool_max_overflow: int, vector_pool_size: int, vector_pool_max_overflow: int) -> int:
-    """The arithmetic behind ``max_database_connections_per_task``, from the pool settings alone."""
-    return 2 * (pool_size + pool_max_overflow) + vector_pool_size + vector_pool_max_overflow
+    """The arithmetic behind ``max_database_connections_per_task``: config/capacity.py, shared with validation."""
+    return capacity.pool_connections(pool_size, pool_max_overflow, vector_pool_size, vector_pool_max_overflow)

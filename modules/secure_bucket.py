@@ -25,7 +25,7 @@ from cdktf_cdktf_provider_aws.s3_bucket_server_side_encryption_configuration imp
 from cdktf_cdktf_provider_aws.s3_bucket_versioning import S3BucketVersioningA
 from constructs import Construct
 
-from modules import checkov, policy
+from modules import checkov, lifecycle, policy
 
 
 @dataclass(frozen=True)
@@ -43,12 +43,14 @@ class SecureBucketConfig:
     deny_insecure_transport: bool = True
     # Extra bucket-policy statements, built from the bucket ARN.
     policy_statements: Callable[[str], list[dict[str, Any]]] = field(default=lambda arn: [])
+    prevent_destroy: bool = False
 
 
 class SecureBucket(Construct):
     def __init__(self, scope: Construct, id: str, config: SecureBucketConfig) -> None:
         super().__init__(scope, id)
         self.bucket = S3Bucket(self, "bucket", bucket=config.name, force_destroy=config.force_destroy)
+        lifecycle.prevent_destroy(self.bucket, config.prevent_destroy)
         self.name = self.bucket.id
         self.arn = self.bucket.arn
         checkov.skip(self.bucket, "CKV_AWS_144", "Cross-region replication is a disaster-recovery decision outside this stack")

@@ -114,7 +114,7 @@ class Service(Construct):
             self, "service", name=cfg.service_name, cluster=cluster.arn, task_definition=self.task_definition.arn,
             desired_count=cfg.desired_count, platform_version="LATEST",
             capacity_provider_strategy=[EcsServiceCapacityProviderStrategy(capacity_provider=self._capacity_provider(cfg), weight=1)],
-            deployment_minimum_healthy_percent=100, deployment_maximum_percent=200,
+            deployment_minimum_healthy_percent=100, deployment_maximum_percent=cfg.deployment_maximum_percent,
             deployment_circuit_breaker={"enable": True, "rollback": True},
             alarms=EcsServiceAlarms(alarm_names=props.deployment_alarm_names, enable=True, rollback=True)
             if props.deployment_alarm_names else None,

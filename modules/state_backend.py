@@ -14,7 +14,7 @@ from cdktf_cdktf_provider_aws.dynamodb_table import DynamodbTable, DynamodbTable
 from constructs import Construct
 
 from config.model import StateBackendConfig
-from modules import checkov, policy
+from modules import checkov, lifecycle, policy
 from modules.encryption import EncryptionKey, EncryptionKeyConfig
 from modules.secure_bucket import SecureBucket, SecureBucketConfig
 
@@ -69,6 +69,7 @@ class StateBackend(Construct):
         key = EncryptionKey(self, "key", EncryptionKeyConfig(
             alias=state_key_alias(props.config.bucket).removeprefix("alias/"), account_id=account_id,
             region=props.config.region, key_policy=state_key_policy(account_id, props.config.region),
+            prevent_destroy=props.config.prevent_destroy,
         ))
         bucket = SecureBucket(self, "bucket", SecureBucketConfig(
             name=props.config.bucket,
@@ -78,6 +79,7 @@ class StateBackend(Construct):
             deny_insecure_transport=props.deny_insecure_transport,
             policy_statements=lambda arn: ([policy.deny_all_principals_but(arn, props.admitted_role_arns)]
                                            if props.admitted_role_arns else []),
+            prevent_destroy=props.config.prevent_destroy,
         ))
         checkov.skip(bucket.bucket, "CKV_AWS_18", "Terraform state access is audited by CloudTrail data events, not S3 logs")
         table = DynamodbTable(
@@ -87,6 +89,7 @@ class StateBackend(Construct):
             server_side_encryption={"enabled": True},
             deletion_protection_enabled=False,
         )
+        lifecycle.prevent_destroy(table, props.config.prevent_destroy)
         checkov.skip(table, "CKV_AWS_119", "Lock entries are transient; the AWS-owned key is enough")
         self.bucket_name = bucket.name
         self.lock_table_name = table.name

@@ -25,6 +25,9 @@ class StorageProps:
     kms_key_arn: str
     log_retention_days: int
     deny_insecure_transport: bool = True
+    partition: str = "aws"
+    # Guard the documents bucket (the log archive is disposable).
+    prevent_destroy: bool = False
 
 
 class Storage(Construct):
@@ -40,7 +43,8 @@ class Storage(Construct):
             deny_insecure_transport=props.deny_insecure_transport,
             current_version_expiration_days=props.log_retention_days,
             noncurrent_version_expiration_days=30,
-            policy_statements=lambda arn: _log_delivery_statements(arn, props.region, props.account_id, access_log_prefix),
+            policy_statements=lambda arn: _log_delivery_statements(arn, props.region, props.account_id, access_log_prefix,
+                                                                        props.partition),
         ))
         checkov.skip(self.log_archive.bucket, "CKV_AWS_145",
                      "ALB access logs are delivered only to buckets encrypted with SSE-S3, not SSE-KMS")
@@ -52,10 +56,12 @@ class Storage(Construct):
             access_log_target=self.log_archive,
             access_log_prefix=access_log_prefix,
             noncurrent_version_expiration_days=cfg.noncurrent_version_expiration_days,
+            prevent_destroy=props.prevent_destroy,
         ))
 
 
-def _log_delivery_statements(bucket_arn: str, region: str, account_id: str, access_log_prefix: str) -> list[dict[str, Any]]:
+def _log_delivery_statements(bucket_arn: str, region: str, account_id: str, access_log_prefix: str,
+                             partition: str) -> list[dict[str, Any]]:
     """Who may write into the log archive: S3 server access logging and the ALB, for this account only."""
     alb_objects = f"{bucket_arn}/{ALB_LOG_PREFIX}/AWSLogs/{account_id}/*"
     statements = [
@@ -69,5 +75,5 @@ def _log_delivery_statements(bucket_arn: str, region: str, account_id: str, acce
     if legacy_account:
         # Regions older than August 2022 deliver ALB logs as the regional ELB account, not a service principal.
         statements.append(policy.statement("AlbAccessLogsRegionalAccount", ["s3:PutObject"], [alb_objects],
-                                           principal={"AWS": f"arn:aws:iam::{legacy_account}:root"}))
+                                           principal={"AWS": f"arn:{partition}:iam::{legacy_account}:root"}))
     return statements

@@ -8,7 +8,7 @@ from cdktf import TerraformOutput, TerraformStack
 from cdktf_cdktf_provider_aws.data_aws_caller_identity import DataAwsCallerIdentity
 from constructs import Construct
 
-from config import catalog
+from config import capacity, catalog
 from config.model import EnvironmentConfig, image_reference
 from modules import firewall, open_webui
 from modules.backup import Backup, BackupProps
@@ -34,7 +34,9 @@ class ApplicationStack(TerraformStack):
         name = env.stack_name
         account_id = DataAwsCallerIdentity(self, "account").account_id
 
-        key = EncryptionKey(self, "encryption", EncryptionKeyConfig(alias=name, account_id=account_id, region=env.region))
+        key = EncryptionKey(self, "encryption", EncryptionKeyConfig(alias=name, account_id=account_id, region=env.region,
+                                                                   partition=env.partition,
+                                                                   prevent_destroy=env.operations.prevent_destroy))
         network = Network(self, "network", NetworkProps(config=env.network, name=name, region=env.region,
                                                         account_id=account_id, kms_key_arn=key.arn))
         app_group = firewall.security_group(self, "app-security-group", name=f"{name}-app", vpc_id=network.vpc_id,
@@ -47,7 +49,9 @@ class ApplicationStack(TerraformStack):
         storage = Storage(self, "storage", StorageProps(config=env.storage, name=name, region=env.region,
                                                         account_id=account_id, kms_key_arn=key.arn,
                                                         log_retention_days=env.service.log_retention_days,
-                                                        deny_insecure_transport=env.tls_only_bucket_policy))
+                                                        deny_insecure_transport=env.tls_only_bucket_policy,
+                                                        partition=env.partition,
+                                                        prevent_destroy=env.operations.prevent_destroy))
         registry = Registry(self, "registry", RegistryConfig(repository_name=env.service.image_repository_name,
                                                              kms_key_arn=key.arn, force_delete=env.storage.force_destroy))
         load_balancer = LoadBalancer(self, "load-balancer", LoadBalancerProps(
@@ -61,8 +65,8 @@ class ApplicationStack(TerraformStack):
         ))
         database = Database(self, "database", DatabaseProps(
             config=env.database, name=name, vpc_id=network.vpc_id, subnet_ids=network.database_subnet_ids,
-            client_security_group_id=app_group.id, kms_key_arn=key.arn, account_id=account_id,
-            log_retention_days=env.service.log_retention_days,
+            client_security_group_id=app_group.id, kms_key_arn=key.arn, account_id=account_id, partition=env.partition,
+            log_retention_days=env.service.log_retention_days, prevent_destroy=env.operations.prevent_destroy,
         ))
         cache = None
         if env.cache_enabled:
@@ -117,7 +121,8 @@ class ApplicationStack(TerraformStack):
             load_balancer_arn_suffix=load_balancer.arn_suffix,
             target_group_arn_suffix=load_balancer.target_group_arn_suffix,
             cluster_name=service.cluster_name, service_name=service.service_name,
-            db_instance_identifier=database.identifier, db_max_connections=database.max_connections,
+            db_instance_identifier=database.identifier,
+            db_connections_alarm_threshold=capacity.alarm_threshold(env.database, env.service),
             db_allocated_storage_gb=env.database.allocated_storage_gb,
             db_memory_gib=catalog.RDS_INSTANCE_MEMORY_GIB[env.database.instance_class],
             cache_node_id=f"{cache.replication_group_id}-001" if cache else None,

@@ -14,8 +14,9 @@ from cdktf_cdktf_provider_aws.data_aws_db_instance import DataAwsDbInstance
 from cdktf_cdktf_provider_postgresql.provider import PostgresqlProvider
 from constructs import Construct
 
+from config import capacity
 from config.model import EnvironmentConfig
-from modules import ephemeral, open_webui
+from modules import ephemeral
 from modules.app_database import AppDatabase, AppDatabaseProps
 from modules.app_database_access import AppDatabaseAccess
 from stacks.common import aws_provider, s3_backend
@@ -23,11 +24,8 @@ from stacks.common import aws_provider, s3_backend
 
 def app_database_access(env: EnvironmentConfig) -> AppDatabaseAccess:
     """The role's rights, with a connection limit from the capacity arithmetic (README "Capacity")."""
-    per_task = open_webui.connections_per_task(
-        env.database.pool_size, env.database.pool_max_overflow,
-        env.database.vector_pool_size, env.database.vector_pool_max_overflow)
-    # Every task auto scaling may run, plus one one-off migration task during a release.
-    limit = (env.service.max_count + 1) * per_task
+    # A release at max_count: old and new tasks of the rolling update plus the migration task.
+    limit = capacity.peak_connections(env.database, env.service)
     return AppDatabaseAccess(database=env.database.database_name, role=env.database.app_username, connection_limit=limit)
 
 

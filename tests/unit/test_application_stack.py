@@ -235,7 +235,8 @@ def test_execution_role_pulls_one_repository_and_reads_only_task_secrets(synthes
 
 def test_prod_database_matches_the_reference(synthesized):
     db = synthesized.one(PROD, "aws_db_instance")
-    assert db["engine"] == "postgres" and re.fullmatch(r"16\.\d+", db["engine_version"])
+    # Major version only (auto minor upgrades on): test_engine_version_drift.py says why.
+    assert db["engine"] == "postgres" and db["engine_version"] == "16"
     assert db["instance_class"] == "db.r7g.large"
     assert db["multi_az"] is True
     assert (db["allocated_storage"], db["storage_type"]) == (200, "gp3")
