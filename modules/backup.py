@@ -35,10 +35,10 @@ from modules.encryption import EncryptionKey, EncryptionKeyConfig
 # "Creating Amazon S3 backups" (https://docs.aws.amazon.com/aws-backup/latest/devguide/s3-backups.html)
 # names the two S3 policies; the other two are AWS Backup's default service role's.
 MANAGED_POLICIES = {
-    "backup": "arn:aws:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForBackup",
-    "restore": "arn:aws:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForRestores",
-    "s3-backup": "arn:aws:iam::aws:policy/AWSBackupServiceRolePolicyForS3Backup",
-    "s3-restore": "arn:aws:iam::aws:policy/AWSBackupServiceRolePolicyForS3Restore",
+    "backup": "service-role/AWSBackupServiceRolePolicyForBackup",
+    "restore": "service-role/AWSBackupServiceRolePolicyForRestores",
+    "s3-backup": "AWSBackupServiceRolePolicyForS3Backup",
+    "s3-restore": "AWSBackupServiceRolePolicyForS3Restore",
 }
 # What AWS Backup does with a vault's key on the role's behalf ("Encryption for backups in AWS Backup").
 VAULT_KEY_ACTIONS = ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey*", "kms:ReEncrypt*"]
@@ -58,6 +58,7 @@ class BackupProps:
     selection: bool = True
     # Provider of config.copy_region; required when a copy region is set.
     copy_provider: Optional[TerraformProvider] = None
+    partition: str = "aws"
 
 
 class Backup(Construct):
@@ -68,8 +69,9 @@ class Backup(Construct):
         cfg = props.config
         role = IamRole(self, "role", name=f"{props.name}-backup",
                        assume_role_policy=policy.assume_role_policy("backup.amazonaws.com", source_account=props.account_id))
-        for key, arn in MANAGED_POLICIES.items():
-            IamRolePolicyAttachment(self, f"policy-{key}", role=role.name, policy_arn=arn)
+        for key, name in MANAGED_POLICIES.items():
+            IamRolePolicyAttachment(self, f"policy-{key}", role=role.name,
+                                    policy_arn=policy.managed_policy_arn(name, props.partition))
 
         self.vault = self._vault("vault", f"{props.name}-backup", props.region, props.account_id, role.arn, cfg, None)
         if cfg.lock is not None:
@@ -118,7 +120,7 @@ class Backup(Construct):
 
     def _drill_task_role(self, props: BackupProps) -> str:
         """Task role of the restore drill's Open WebUI task: the restored buckets only, never the live one."""
-        restored = f"arn:aws:s3:::{restored_bucket_pattern(props.documents_bucket_name)}"
+        restored = f"arn:{props.partition}:s3:::{restored_bucket_pattern(props.documents_bucket_name)}"
         role = IamRole(self, "drill-task-role", name=f"{props.name}-restore-drill",
                        description="Restore drill task (tools/restore_drill.py): reads and writes restored copies only",
                        assume_role_policy=policy.assume_role_policy("ecs-tasks.amazonaws.com", source_account=props.account_id))

@@ -26,10 +26,10 @@ from modules import policy
 GITHUB_OIDC_URL = "https://token.actions.githubusercontent.com"
 GITHUB_OIDC_HOST = "token.actions.githubusercontent.com"
 AUDIENCE = "sts.amazonaws.com"
-READ_ONLY_POLICY = "arn:aws:iam::aws:policy/ReadOnlyAccess"
+READ_ONLY_POLICY = "ReadOnlyAccess"
 # Everything but IAM and Organizations; IAM comes from the inline policy, scoped to the
 # environment's own roles.
-POWER_USER_POLICY = "arn:aws:iam::aws:policy/PowerUserAccess"
+POWER_USER_POLICY = "PowerUserAccess"
 SESSION_SECONDS = 3600
 
 
@@ -39,6 +39,7 @@ class GithubOidcProps:
     state: StateBackendConfig
     account_id: str
     region: str
+    partition: str = "aws"
 
 
 def subject(repository: str, context: str) -> str:
@@ -62,13 +63,13 @@ class GithubOidc(Construct):
         access, state = props.access, props.state
         provider = IamOpenidConnectProvider(self, "provider", url=GITHUB_OIDC_URL, client_id_list=[AUDIENCE])
         self.provider_arn = provider.arn
-        bucket_arn = f"arn:aws:s3:::{state.bucket}"
-        table_arn = f"arn:aws:dynamodb:{state.region}:{props.account_id}:table/{state.lock_table}"
+        bucket_arn = f"arn:{props.partition}:s3:::{state.bucket}"
+        table_arn = f"arn:{props.partition}:dynamodb:{state.region}:{props.account_id}:table/{state.lock_table}"
 
         plan = self._role("plan", access.plan_role_name, [
             subject(access.github_repository, "pull_request"), subject(access.github_repository, "ref:refs/heads/main")],
             "Terraform plan from pull requests and main: read-only")
-        IamRolePolicyAttachment(self, "plan-read-only", role=plan.name, policy_arn=READ_ONLY_POLICY)
+        IamRolePolicyAttachment(self, "plan-read-only", role=plan.name, policy_arn=policy.managed_policy_arn(READ_ONLY_POLICY, props.partition))
         IamRolePolicy(self, "plan-state", role=plan.id, name="terraform-plan", policy=policy.document(
             policy.statement("ReadState", ["s3:GetObject", "s3:ListBucket"], [bucket_arn, f"{bucket_arn}/*"]),
             policy.statement("SavePlans", ["s3:PutObject"], [f"{bucket_arn}/{access.plans_prefix}/*"]),
@@ -82,7 +83,7 @@ class GithubOidc(Construct):
             role = self._role(f"apply-{environment}", access.apply_role_name(environment),
                               [subject(access.github_repository, f"environment:{access.github_environment(environment)}")],
                               f"Terraform apply and release of ajuda-{environment}: its GitHub environment only")
-            IamRolePolicyAttachment(self, f"apply-{environment}-power-user", role=role.name, policy_arn=POWER_USER_POLICY)
+            IamRolePolicyAttachment(self, f"apply-{environment}-power-user", role=role.name, policy_arn=policy.managed_policy_arn(POWER_USER_POLICY, props.partition))
             IamRolePolicy(self, f"apply-{environment}-policy", role=role.id, name="terraform-apply",
                           policy=policy.document(*self._apply_statements(props, environment, bucket_arn, table_arn)))
             self.apply_role_arns[environment] = role.arn
@@ -94,14 +95,14 @@ class GithubOidc(Construct):
     @staticmethod
     def _state_key_use(props: GithubOidcProps, actions: list[str]) -> dict:
         """The state bucket's KMS key, found by its alias, and only through S3."""
-        return policy.statement("StateKey", actions, [f"arn:aws:kms:{props.state.region}:{props.account_id}:key/*"],
+        return policy.statement("StateKey", actions, [f"arn:{props.partition}:kms:{props.state.region}:{props.account_id}:key/*"],
                                 condition={"StringEquals": {"kms:ViaService": f"s3.{props.state.region}.amazonaws.com"},
                                            "ForAnyValue:StringEquals": {"kms:ResourceAliases": f"alias/{props.state.bucket.replace('.', '-')}"}})
 
     def _apply_statements(self, props: GithubOidcProps, environment: str, bucket_arn: str, table_arn: str) -> list[dict]:
         stack = f"ajuda-{environment}"
         state_objects = f"{bucket_arn}/{props.state.key_prefix}/{stack}"
-        roles = f"arn:aws:iam::{props.account_id}:role/{stack}-*"
+        roles = policy.role_arn(props.account_id, f"{stack}-*", props.partition)
         return [
             policy.statement("ListState", ["s3:ListBucket"], [bucket_arn]),
             # Its own stacks' state (ajuda-<env> and ajuda-<env>-database), no other environment's.

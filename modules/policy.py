@@ -41,6 +41,11 @@ def deny_all_principals_but(bucket_arn: str, principal_arns: Iterable[str]) -> d
                      principal={"AWS": "*"}, condition={"ArnNotEquals": {"aws:PrincipalArn": sorted(principal_arns)}})
 
 
+def managed_policy_arn(name: str, partition: str = "aws") -> str:
+    """An AWS managed policy (``name`` with its path, e.g. ``service-role/X``) in ``partition``."""
+    return f"arn:{partition}:iam::aws:policy/{name}"
+
+
 def role_arn(account_id: str, name: str, partition: str = "aws") -> str:
     return f"arn:{partition}:iam::{account_id}:role/{name}"
 

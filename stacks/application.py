@@ -134,7 +134,7 @@ class ApplicationStack(TerraformStack):
             if env.backup.copy_region is not None:
                 copy_provider = aws_provider(self, env, region=env.backup.copy_region, alias="backup-copy")
             backup = Backup(self, "backup", BackupProps(
-                config=env.backup, name=name, region=env.region, account_id=account_id,
+                config=env.backup, name=name, region=env.region, account_id=account_id, partition=env.partition,
                 database_arn=database.instance.arn, documents_bucket_arn=storage.documents.arn,
                 documents_bucket_name=env.storage.documents_bucket_name, kms_key_arn=key.arn,
                 selection=env.backup_selection_enabled, copy_provider=copy_provider,

@@ -25,7 +25,8 @@ class CiAccessStack(TerraformStack):
         s3_backend(self, env, id)
         account_id = DataAwsCallerIdentity(self, "account").account_id
         oidc = GithubOidc(self, "github", GithubOidcProps(access=env.state.access, state=env.state,
-                                                          account_id=account_id, region=env.region))
+                                                          account_id=account_id, region=env.region,
+                                                          partition=env.partition))
         # The workflow's repository variables: AWS_PLAN_ROLE_ARN and, per GitHub environment,
         # AWS_APPLY_ROLE_ARN.
         TerraformOutput(self, "plan_role_arn", value=oidc.plan_role_arn)

@@ -95,7 +95,7 @@ def _documents_bucket(synthesized, stack: str) -> dict:
 def test_prod_data_carries_prevent_destroy(synthesized):
     assert _prevent_destroy(synthesized.one("ajuda-prod", "aws_db_instance"))
     assert _prevent_destroy(_documents_bucket(synthesized, "ajuda-prod"))
-    assert _prevent_destroy(synthesized.one("ajuda-prod", "aws_kms_key"))
+    assert _prevent_destroy(synthesized.one("ajuda-prod", "aws_kms_key", "encryption_key"))
     assert not _prevent_destroy(synthesized.one("ajuda-prod", "aws_s3_bucket", "log-archive"))
 
 
