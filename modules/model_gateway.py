@@ -117,6 +117,9 @@ def container_environment(s: GatewaySettings) -> dict[str, str]:
         "DISABLE_ADMIN_UI": "True",
         "NO_DOCS": "True",
         "NO_REDOC": "True",
+        # LiteLLM otherwise downloads its model price map from GitHub at every start (seen booting
+        # the pinned release offline: three retries, ~10 s); the packaged copy is enough.
+        "LITELLM_LOCAL_MODEL_COST_MAP": "True",
         "LITELLM_LOG": "INFO",
         "JSON_LOGS": "true",  # one CloudWatch event per log record (litellm/_logging.py)
         "HOME": SCRATCH_PATH,
