@@ -249,6 +249,50 @@ class BackupConfig:
 
 
 @dataclass(frozen=True)
+class ChatModel:
+    """One model users can pick: a Bedrock model or inference profile id and the name users see.
+
+    The name is also the model's id on the gateway and in Open WebUI (DEFAULT_MODELS is a
+    comma-separated list of them), so it is short, unique and free of commas.
+    """
+
+    id: str
+    name: str
+
+
+@dataclass(frozen=True)
+class ModelsConfig:
+    """What the model gateway (LiteLLM on ECS) offers, and what it may call on Amazon Bedrock."""
+
+    chat_models: tuple[ChatModel, ...] = (
+        ChatModel(id="us.amazon.nova-lite-v1:0", name="Nova Lite"),
+        ChatModel(id="us.amazon.nova-pro-v1:0", name="Nova Pro"),
+        ChatModel(id="us.anthropic.claude-3-5-haiku-20241022-v1:0", name="Claude 3.5 Haiku"),
+    )
+    default_model: str = "Nova Lite"  # a chat model's name
+    embedding_model: str = "amazon.titan-embed-text-v2:0"
+    embedding_dimension: int = 1024  # Titan Text Embeddings V2: 1024, 512 or 256
+    # Bedrock is regional and not in every Region; it may differ from the stack's region.
+    bedrock_region: str = "us-east-1"
+    # Requests per minute each model accepts across the gateway (LiteLLM deployment "rpm"); 0 = no cap.
+    # Per-USER limits are not offered: LiteLLM keeps them on virtual keys/end users in its database.
+    requests_per_minute: int = 0
+
+
+@dataclass(frozen=True)
+class GatewayConfig:
+    """The model gateway's ECS service: in the app subnets, behind an internal load balancer."""
+
+    cpu: int = 512
+    memory: int = 1024
+    desired_count: int = 2
+    port: int = 4000
+    log_group_name: str = "/ecs/model-gateway"
+    image_repository_name: str = "ajuda-model-gateway"
+    image_tag: str = "litellm-1.108.7"
+
+
+@dataclass(frozen=True)
 class EnvironmentConfig:
     name: str
     region: str
@@ -269,6 +313,8 @@ class EnvironmentConfig:
     # A different `name` would start from empty state beside the old resources, so it is refused
     # unless state.allow_key_change says the move is intended.
     state_key_name: Optional[str] = None
+    models: ModelsConfig = field(default_factory=ModelsConfig)
+    gateway: GatewayConfig = field(default_factory=GatewayConfig)
 
     @property
     def stack_name(self) -> str:
@@ -391,11 +437,22 @@ def _validate_network(p: str, n: NetworkConfig, errors: _Errors) -> None:
                  f"{n.flow_log_retention_days} is not a CloudWatch Logs retention value")
 
 
+def _validate_fargate_size(p: str, cpu: int, memory: int, errors: _Errors) -> None:
+    allowed = catalog.FARGATE_MEMORY_BY_CPU.get(cpu)
+    if errors.check(allowed is not None, f"{p}.cpu", f"{cpu} is not a Fargate CPU size (one of {sorted(catalog.FARGATE_MEMORY_BY_CPU)})"):
+        errors.check(memory in allowed, f"{p}.memory",
+                     f"{memory} MiB is not accepted by Fargate with cpu={cpu} (allowed: {allowed[0]}..{allowed[-1]} in steps of {allowed[1] - allowed[0]})")
+
+
+def _validate_image(p: str, repository_name: str, tag: str, errors: _Errors) -> None:
+    errors.check(re.fullmatch(r"[a-z0-9]+([._/-][a-z0-9]+)*", repository_name) is not None,
+                 f"{p}.image_repository_name", f"{repository_name!r} is not a valid ECR repository name")
+    tag_problem = image_tag_problem(tag)
+    errors.check(tag_problem is None, f"{p}.image_tag", f"{tag!r} {tag_problem}")
+
+
 def _validate_service(p: str, s: ServiceConfig, errors: _Errors) -> None:
-    allowed = catalog.FARGATE_MEMORY_BY_CPU.get(s.cpu)
-    if errors.check(allowed is not None, f"{p}.cpu", f"{s.cpu} is not a Fargate CPU size (one of {sorted(catalog.FARGATE_MEMORY_BY_CPU)})"):
-        errors.check(s.memory in allowed, f"{p}.memory",
-                     f"{s.memory} MiB is not accepted by Fargate with cpu={s.cpu} (allowed: {allowed[0]}..{allowed[-1]} in steps of {allowed[1] - allowed[0]})")
+    _validate_fargate_size(p, s.cpu, s.memory, errors)
     errors.check(1 <= s.container_port <= 65535, f"{p}.container_port", f"{s.container_port} is not a TCP port")
     errors.check(s.desired_count >= 1, f"{p}.desired_count", f"must be at least 1, got {s.desired_count}")
     errors.check(1 <= s.min_count <= s.desired_count <= s.max_count, f"{p}.min_count",
@@ -408,12 +465,9 @@ def _validate_service(p: str, s: ServiceConfig, errors: _Errors) -> None:
                  "must start with '/' and hold 2-512 of letters, digits and '._/#-' (CloudWatch Logs)")
     errors.check(s.log_retention_days in _LOG_RETENTION_DAYS, f"{p}.log_retention_days",
                  f"{s.log_retention_days} is not a CloudWatch Logs retention value")
-    errors.check(re.fullmatch(r"[a-z0-9]+([._/-][a-z0-9]+)*", s.image_repository_name) is not None,
-                 f"{p}.image_repository_name", f"{s.image_repository_name!r} is not a valid ECR repository name")
+    _validate_image(p, s.image_repository_name, s.image_tag, errors)
     errors.check(s.image_digest is None or _IMAGE_DIGEST.fullmatch(s.image_digest) is not None, f"{p}.image_digest",
                  f"{s.image_digest!r} must be an image digest: sha256: followed by 64 lower-case hex digits")
-    tag_problem = image_tag_problem(s.image_tag)
-    errors.check(tag_problem is None, f"{p}.image_tag", f"{s.image_tag!r} {tag_problem}")
     errors.check(s.deployment_maximum_percent > 100, f"{p}.deployment_maximum_percent",
                  "must be above 100: with minimum healthy 100 % a rolling update needs room to start new tasks")
     errors.check(10 <= s.cpu_target_percent <= 90, f"{p}.cpu_target_percent", "must be between 10 and 90")
@@ -522,6 +576,59 @@ def _validate_deploy_access(p: str, a: DeployAccessConfig, errors: _Errors) -> N
     errors.check(len(set(a.role_names)) == len(a.role_names), f"{p}.role_names", "every role needs its own name")
 
 
+_GATEWAY_MODEL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._-]{0,62}$")
+
+
+def _validate_bedrock_model(setting: str, model_id: str, kind: str, region: str, errors: _Errors) -> None:
+    """Known id of the right kind (config/catalog.py), invokable from ``region``: only then do the
+    task role's ARNs (catalog.bedrock_resource_arns) name a model that exists there."""
+    found = catalog.bedrock_model_kind(model_id)
+    if not errors.check(found is not None, setting,
+                        f"{model_id!r} is not a known Bedrock model or inference profile id (config/catalog.py)"):
+        return
+    if not errors.check(found == kind, setting, f"{model_id!r} is a {found} model, expected a {kind} model"):
+        return
+    regions = catalog.bedrock_regions_for(model_id)
+    errors.check(region in regions, setting,
+                 f"{model_id!r} cannot be invoked from bedrock_region {region!r}, so the gateway's allowed ARNs "
+                 f"would not cover it (invokable from: {', '.join(sorted(regions)) or 'no Region on demand; use an inference profile'})")
+
+
+def _validate_models(p: str, m: ModelsConfig, errors: _Errors) -> None:
+    if not errors.check(m.bedrock_region in catalog.PARTITION_BY_REGION, f"{p}.bedrock_region",
+                        f"{m.bedrock_region!r} is not an AWS Region (known: config/catalog.py PARTITION_BY_REGION)"):
+        return
+    errors.check(len(m.chat_models) >= 1, f"{p}.chat_models", "needs at least one chat model")
+    names: list[str] = []
+    for i, model in enumerate(m.chat_models):
+        setting = f"{p}.chat_models[{i}]"
+        if not errors.check(isinstance(model, ChatModel), setting, f"expected a ChatModel, got {model!r}"):
+            continue
+        _validate_bedrock_model(f"{setting}.id", model.id, catalog.BEDROCK_CHAT, m.bedrock_region, errors)
+        errors.check(_GATEWAY_MODEL_NAME.fullmatch(model.name) is not None, f"{setting}.name",
+                     f"{model.name!r} must be 1-63 letters, digits, spaces, '.', '_' or '-' (it is the model's id "
+                     "in Open WebUI, and DEFAULT_MODELS separates ids with commas)")
+        errors.check(model.name not in names, f"{setting}.name", f"{model.name!r} is used twice")
+        names.append(model.name)
+    errors.check(m.default_model in names, f"{p}.default_model",
+                 f"{m.default_model!r} is not the name of a configured chat model ({', '.join(names)})")
+    _validate_bedrock_model(f"{p}.embedding_model", m.embedding_model, catalog.BEDROCK_EMBEDDING, m.bedrock_region, errors)
+    embedding = catalog.BEDROCK_FOUNDATION_MODELS.get(m.embedding_model)
+    if embedding is not None and embedding.kind == catalog.BEDROCK_EMBEDDING:
+        errors.check(m.embedding_dimension in embedding.dimensions, f"{p}.embedding_dimension",
+                     f"{m.embedding_model} produces {', '.join(map(str, embedding.dimensions))} dimensions, "
+                     f"not {m.embedding_dimension}")
+    errors.check(m.requests_per_minute >= 0, f"{p}.requests_per_minute", "must be 0 (no cap) or positive")
+
+
+def _validate_gateway(p: str, g: GatewayConfig, errors: _Errors) -> None:
+    _validate_fargate_size(p, g.cpu, g.memory, errors)
+    errors.check(g.desired_count >= 1, f"{p}.desired_count", f"must be at least 1, got {g.desired_count}")
+    errors.check(1024 <= g.port <= 65535, f"{p}.port", f"{g.port} must be an unprivileged TCP port (1024-65535)")
+    errors.check(g.log_group_name.startswith("/"), f"{p}.log_group_name", "must start with '/'")
+    _validate_image(p, g.image_repository_name, g.image_tag, errors)
+
+
 def _validate_environment(env: EnvironmentConfig, p: str) -> list[str]:
     """``p``: the environment's key in environments.py, which names its settings even when renamed."""
     errors = _Errors()
@@ -548,6 +655,8 @@ def _validate_environment(env: EnvironmentConfig, p: str) -> list[str]:
                  f"{env.cache.node_type!r} is not a known ElastiCache node type")
     errors.check(1 <= env.cache.num_cache_clusters <= 6, f"{p}.cache.num_cache_clusters", "must be 1..6")
     _validate_auth(f"{p}.auth", env, errors)
+    _validate_models(f"{p}.models", env.models, errors)
+    _validate_gateway(f"{p}.gateway", env.gateway, errors)
     if env.domain.name is not None:
         errors.check(_DOMAIN.fullmatch(env.domain.name) is not None, f"{p}.domain.name", f"{env.domain.name!r} is not a DNS name")
         errors.check(env.emulator is not None or bool(env.domain.hosted_zone_id), f"{p}.domain.hosted_zone_id",

@@ -56,9 +56,14 @@ def ephemeral_resource(scope: Construct, id: str, resource_type: str, arguments:
     return Ephemeral(resource_type, name)
 
 
+def template_literal(text: str) -> str:
+    """``text`` verbatim inside a Terraform template string: HCL's own escapes for ``${`` and ``%{``."""
+    return text.replace("${", "$${").replace("%{", "%%{")
+
+
 def hcl_string(value: str) -> str:
     """A Terraform string literal: JSON quoting, plus HCL's own template escapes."""
-    return json.dumps(value).replace("${", "$${").replace("%{", "%%{")
+    return template_literal(json.dumps(value))
 
 
 def jsonencode(fields: Mapping[str, Union[str, EphemeralAttribute]]) -> str:

@@ -42,6 +42,10 @@ class SecretConfig:
     username: Optional[str] = None
     recovery_window_days: int = 7
     rotation_note: str = "Rotating this value needs a coordinated restart; it is rotated by redeploying"
+    # Fixed text before a generated value (e.g. "sk-", the form LiteLLM expects of an API key).
+    value_prefix: str = ""
+    # Letters and digits only, for values that travel inside lists (Open WebUI splits OPENAI_API_KEYS on ";").
+    alphanumeric: bool = False
     # Expose the generated value to other resources (``value_reference``), which stores it in
     # Terraform state. Only for a consumer with no write-only argument; README lists each one.
     readable_value: bool = False
@@ -64,9 +68,12 @@ class Secret(Construct):
         if config.generated_length is None:
             return
         generator = {"password_length": config.generated_length, "exclude_characters": config.excluded_characters,
-                     "include_space": False, "require_each_included_type": True}
+                     "include_space": False, "require_each_included_type": True,
+                     "exclude_punctuation": config.alphanumeric}
         if config.readable_value:
             password = DataAwsSecretsmanagerRandomPassword(self, "generator", **generator).random_password
+            if config.value_prefix:
+                password = Fn.join("", [config.value_prefix, password])
             value = Fn.jsonencode({"username": config.username, "password": password}) if config.username else password
             # The generator answers differently on every read: without this, every plan rotates the value.
             written = {"secret_string": value, "lifecycle": {"ignore_changes": ["secret_string"]}}
@@ -74,7 +81,8 @@ class Secret(Construct):
             generated = ephemeral.ephemeral_resource(self, "generator", "aws_secretsmanager_random_password", generator)
             password_attribute = generated.attribute("random_password")
             value = (ephemeral.jsonencode({"username": config.username, "password": password_attribute})
-                     if config.username else password_attribute.reference)
+                     if config.username
+                     else ephemeral.template_literal(config.value_prefix) + password_attribute.reference)
             written = {"secret_string_wo": value, "secret_string_wo_version": WRITE_ONLY_VERSION}
         self.version = SecretsmanagerSecretVersion(self, "value", secret_id=self.secret.id, **written)
         if config.readable_value:
