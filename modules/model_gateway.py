@@ -118,6 +118,9 @@ def container_environment(s: GatewaySettings) -> dict[str, str]:
         "NO_DOCS": "True",
         "NO_REDOC": "True",
         "LITELLM_LOG": "INFO",
+        # Without it LiteLLM downloads its model price map from GitHub at every start (the
+        # integration tier's egress sink caught it); the copy inside the pinned package is used.
+        "LITELLM_LOCAL_MODEL_COST_MAP": "True",
         "JSON_LOGS": "true",  # one CloudWatch event per log record (litellm/_logging.py)
         "HOME": SCRATCH_PATH,
     }
