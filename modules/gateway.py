@@ -17,7 +17,12 @@ from cdktf_cdktf_provider_aws.iam_role import IamRole
 from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
 from cdktf_cdktf_provider_aws.lb import Lb
 from cdktf_cdktf_provider_aws.lb_listener import LbListener, LbListenerDefaultAction
-from cdktf_cdktf_provider_aws.lb_listener_rule import LbListenerRule
+from cdktf_cdktf_provider_aws.lb_listener_rule import (
+    LbListenerRule,
+    LbListenerRuleAction,
+    LbListenerRuleCondition,
+    LbListenerRuleConditionPathPattern,
+)
 from cdktf_cdktf_provider_aws.lb_target_group import LbTargetGroup
 from constructs import Construct
 
@@ -123,7 +128,7 @@ class Gateway(Construct):
         the Open WebUI task definition needs)."""
         cfg = self._props.config
         return EcsService(
-            self, "service", name=self.service_name, cluster=cluster_arn,
+            self, "ecs", name=self.service_name, cluster=cluster_arn,
             task_definition=self.task_definition.arn, desired_count=cfg.desired_count, launch_type="FARGATE",
             platform_version="LATEST", deployment_minimum_healthy_percent=100, deployment_maximum_percent=200,
             deployment_circuit_breaker={"enable": True, "rollback": True},
@@ -181,8 +186,9 @@ class Gateway(Construct):
             checkov.skip(self._listener, reason_check, "Internal listener between two security groups; TLS would need a "
                          "private CA or a public name for a private address (README: Model gateway)")
         LbListenerRule(self, "model-api", listener_arn=self._listener.arn, priority=10,
-                       action=[{"type": "forward", "target_group_arn": target_group.arn}],
-                       condition=[{"path_pattern": {"values": list(model_gateway.FORWARDED_PATHS)}}])
+                       action=[LbListenerRuleAction(type="forward", target_group_arn=target_group.arn)],
+                       condition=[LbListenerRuleCondition(path_pattern=LbListenerRuleConditionPathPattern(
+                           values=list(model_gateway.FORWARDED_PATHS)))])
         return target_group
 
     def _execution_role(self, props: GatewayProps, log_group_arn: str) -> IamRole:

@@ -133,3 +133,10 @@ def container_secrets(s: GatewaySettings) -> dict[str, str]:
 def base_url(host: str) -> str:
     """The OpenAI-compatible base URL clients use (Open WebUI appends /chat/completions etc.)."""
     return f"http://{host}/v1"
+
+
+def alarm_models(models: ModelsConfig) -> tuple[tuple[str, str], ...]:
+    """(alarm key, Bedrock ModelId) for every model the gateway invokes; the key is the served name
+    in lower case with spaces as hyphens ("Nova Lite" -> "nova-lite")."""
+    served = [(m.name, m.id) for m in models.chat_models] + [(EMBEDDING_MODEL_NAME, models.embedding_model)]
+    return tuple((name.lower().replace(" ", "-"), model_id) for name, model_id in served)

@@ -60,7 +60,8 @@ class Secret(Construct):
             exclude_characters=EXCLUDED_PASSWORD_CHARACTERS, include_space=False, require_each_included_type=True,
             exclude_punctuation=config.alphanumeric,
         )
-        password = config.value_prefix + generated.random_password
+        password = Fn.join("", [config.value_prefix, generated.random_password]) if config.value_prefix \
+            else generated.random_password
         value = Fn.jsonencode({"username": config.username, "password": password}) if config.username else password
         self.version = SecretsmanagerSecretVersion(
             self, "value", secret_id=self.secret.id, secret_string=value,

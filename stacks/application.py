@@ -130,6 +130,10 @@ class ApplicationStack(TerraformStack):
             db_allocated_storage_gb=env.database.allocated_storage_gb,
             db_memory_gib=catalog.RDS_INSTANCE_MEMORY_GIB[env.database.instance_class],
             cache_node_id=f"{cache.replication_group_id}-001" if cache else None,
+            gateway_load_balancer_arn_suffix=gateway.arn_suffix,
+            gateway_target_group_arn_suffix=gateway.target_group_arn_suffix,
+            bedrock_region=env.models.bedrock_region,
+            bedrock_models=model_gateway.alarm_models(env.models),
         ))
 
         outputs = {
@@ -164,7 +168,7 @@ class ApplicationStack(TerraformStack):
             value_prefix=model_gateway.KEY_PREFIX, alphanumeric=True,
             description="LITELLM_MASTER_KEY of the model gateway; Open WebUI presents it as its OpenAI API key",
             rotation_note="Both services read it at start: replace the value, then redeploy the gateway and Open WebUI"))
-        registry = Registry(self, "gateway-registry", RegistryConfig(
+        registry = Registry(self, "gateway-images", RegistryConfig(
             repository_name=env.gateway.image_repository_name, kms_key_arn=kms_key_arn,
             force_delete=env.storage.force_destroy))
         gateway = Gateway(self, "model-gateway", GatewayProps(

@@ -248,9 +248,8 @@ def synthesize(outdir: Path) -> "object":
 def container_definition(synthesized, stack: str = PROD_STACK) -> dict:
     from modules.service import CONTAINER_NAME
 
-    # The stack has more than one task definition (the model gateway's too): find ours by container.
-    containers = [c for task in synthesized.resources(stack, "aws_ecs_task_definition").values()
-                  for c in json.loads(task["container_definitions"]) if c["name"] == CONTAINER_NAME]
+    task = synthesized.one(stack, "aws_ecs_task_definition", "service_task")
+    containers = [c for c in json.loads(task["container_definitions"]) if c["name"] == CONTAINER_NAME]
     assert len(containers) == 1, f"no single {CONTAINER_NAME!r} container in {stack}"
     return containers[0]
 
