@@ -22,11 +22,8 @@ Loopback only, bounded counts; everything it starts is stopped before it exits.
 from __future__ import annotations
 
 import argparse
-import math
 import os
-import shutil
 import sys
-import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -45,14 +42,9 @@ MAX_CONCURRENCY = 16
 MAX_DOCUMENTS = 20
 
 
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)] if ordered else float("nan")
-
-
 def summary(name: str, first: list[float], total: list[float]) -> dict:
-    row = {"first_p50": percentile(first, 50), "first_p95": percentile(first, 95),
-           "total_p50": percentile(total, 50), "total_p95": percentile(total, 95)}
+    row = {"first_p50": harness.percentile(first, 50), "first_p95": harness.percentile(first, 95),
+           "total_p50": harness.percentile(total, 50), "total_p95": harness.percentile(total, 95)}
     print(f"  {name:<34} first token p50 {row['first_p50'] * 1000:7.0f} ms  p95 {row['first_p95'] * 1000:7.0f} ms   "
           f"full answer p50 {row['total_p50'] * 1000:7.0f} ms  p95 {row['total_p95'] * 1000:7.0f} ms   (n={len(total)})",
           flush=True)
@@ -128,7 +120,7 @@ def embedding_throughput(cluster, token: str, documents: int) -> None:
     calls = len(standin.recorded("InvokeModel")) - before
     total = sum(seconds)
     print(f"  {documents} documents of 1,500 words: {total / documents:.2f} s per document (p95 "
-          f"{percentile(seconds, 95):.2f} s), {calls / documents:.1f} embedding calls per document, "
+          f"{harness.percentile(seconds, 95):.2f} s), {calls / documents:.1f} embedding calls per document, "
           f"{calls / total:.1f} chunks embedded per second", flush=True)
 
 
@@ -173,28 +165,10 @@ def main() -> int:
     if not (1 <= args.chats <= MAX_CHATS and 1 <= args.concurrency <= MAX_CONCURRENCY
             and 0 <= args.documents <= MAX_DOCUMENTS):
         parser.error(f"bounds: chats <= {MAX_CHATS}, concurrency <= {MAX_CONCURRENCY}, documents <= {MAX_DOCUMENTS}")
-    missing = harness.missing_requirements()
-    if missing:
-        print("missing (run: bash scripts/integration-env.sh):\n  " + "\n  ".join(missing), file=sys.stderr)
-        return 2
-
-    workdir = Path(tempfile.mkdtemp(prefix="ajuda-chat-bench-"))
-    print("synthesizing and booting (two replicas, gateway, Bedrock stand-in) ...", flush=True)
-    synthesized = harness.synthesize(workdir / "synth" / "cdktf.out")
-    (workdir / "cluster").mkdir()
-    cluster = harness.Cluster(synthesized, workdir / "cluster", replicas=2)
-    try:
-        cluster.start()
-        print("  " + ", ".join(f"{k} {v:.1f} s" for k, v in cluster.timings.items()), flush=True)
-        status, body = harness.signup(cluster.replicas[0].url, "bench@ajudadigital.tl", "Bench(pass)$+@:/%#.")
-        if status != 200:
-            print(f"signup failed: HTTP {status} {body}", file=sys.stderr)
-            return 1
-        token = body["token"]
+    with harness.bench_cluster("ajuda-chat-bench-") as (cluster, token):
         chat.stream_chat(cluster, token, "warm-up", socket_on=cluster.replicas[0], post_to=cluster.replicas[1])
-        print(f"streamed answers, {args.chats} at concurrency {args.concurrency} "
-              f"(stand-in: {len(answer_chunks('x'))} chunks, {cluster.gateway.bedrock.chunk_delay * 1000:.0f} ms apart):",
-              flush=True)
+        print(f"streamed answers, {args.chats} at concurrency {args.concurrency} (stand-in: "
+              f"{len(answer_chunks('x'))} chunks, {cluster.gateway.bedrock.chunk_delay * 1000:.0f} ms apart):", flush=True)
         direct = summary("Bedrock stand-in direct (boto3)", *direct_calls(cluster, args.chats, args.concurrency))
         firsts, totals, errors = chats_through_open_webui(cluster, token, args.chats, args.concurrency)
         through = summary("Open WebUI + gateway + stand-in", firsts, totals)
@@ -213,11 +187,7 @@ def main() -> int:
             for label, (seconds, rss) in (("embeddings through the gateway", gateway_side),
                                           ("local all-MiniLM-L6-v2 model", local_side)):
                 print(f"  {label:<32} cold start {seconds:6.1f} s   RSS {rss:7.0f} MB", flush=True)
-    finally:
-        cluster.stop()
-        shutil.rmtree(workdir, ignore_errors=True)
     return 0
-
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -20,6 +20,7 @@ Used by tests/integration (pytest) and bench/load_bench.py. What it does, in ord
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -866,10 +867,7 @@ class LoadResult:
         return self.requests / self.elapsed if self.elapsed else 0.0
 
     def percentile(self, p: float) -> float:
-        if not self.latencies:
-            return 0.0
-        ordered = sorted(self.latencies)  # nearest-rank percentile
-        return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)]
+        return percentile(self.latencies, p) if self.latencies else 0.0
 
     def summary(self) -> str:
         return (f"{self.requests} requests, concurrency {self.concurrency}, {self.elapsed:.1f}s: "
@@ -991,3 +989,39 @@ def listening_ports(ports: Iterable[int]) -> list[int]:
 
 def make_workdir(prefix: str = "ajuda-integration-") -> Path:
     return Path(tempfile.mkdtemp(prefix=prefix))
+
+
+def percentile(values: list[float], p: float) -> float:
+    """Nearest-rank percentile (NaN for no values)."""
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)] if ordered else float("nan")
+
+
+@contextlib.contextmanager
+def bench_cluster(prefix: str, replicas: int = 2, keep: bool = False):
+    """For bench/: synthesize, boot the cluster, sign up a user; yields (cluster, token); stops it all."""
+    missing = missing_requirements()
+    if missing:
+        print("missing (run: bash scripts/integration-env.sh):\n  " + "\n  ".join(missing), file=sys.stderr)
+        raise SystemExit(2)
+    workdir = make_workdir(prefix)
+    started = time.monotonic()
+    print("synthesizing ...", flush=True)
+    synthesized = synthesize(workdir / "synth" / "cdktf.out")
+    print(f"  {time.monotonic() - started:.1f} s", flush=True)
+    (workdir / "cluster").mkdir(parents=True, exist_ok=True)
+    cluster = Cluster(synthesized, workdir / "cluster", replicas=replicas)
+    try:
+        print(f"starting back-ends, the model gateway, migration and {replicas} replica(s) ...", flush=True)
+        cluster.start()
+        print("  " + ", ".join(f"{k} {v:.1f} s" for k, v in cluster.timings.items()), flush=True)
+        status, body = signup(cluster.replicas[0].url, "bench@ajudadigital.tl", "Bench(pass)$+@:/%#.")
+        if status != 200:
+            raise RuntimeError(f"signup failed: HTTP {status} {body}")
+        yield cluster, body["token"]
+    finally:
+        cluster.stop()
+        if keep:
+            print(f"logs kept in {workdir}")
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
