@@ -97,7 +97,7 @@ ensure_gateway_venv() {
   # The same flags as docker/gateway/Dockerfile: what the tier runs is what the image runs.
   "$GATEWAY_VENV/bin/python" -m pip install --quiet --progress-bar off --no-deps --require-hashes \
     --only-binary=:all: -r "$GATEWAY_REQUIREMENTS" >&2 || die "pip install into $GATEWAY_VENV failed"
-  "$GATEWAY_VENV/bin/python" -c 'import litellm.proxy.proxy_server' || die "the gateway install in $GATEWAY_VENV is incomplete"
+  LITELLM_LOCAL_MODEL_COST_MAP=True "$GATEWAY_VENV/bin/python" -c 'import litellm.proxy.proxy_server' || die "the gateway install in $GATEWAY_VENV is incomplete"
   echo "$stamp" > "$GATEWAY_VENV/.ajuda-stamp"
 }
 
