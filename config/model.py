@@ -306,11 +306,22 @@ def _validate_network(p: str, n: NetworkConfig, errors: _Errors) -> None:
                  f"{n.flow_log_retention_days} is not a CloudWatch Logs retention value")
 
 
+def _validate_fargate_size(p: str, cpu: int, memory: int, errors: _Errors) -> None:
+    allowed = catalog.FARGATE_MEMORY_BY_CPU.get(cpu)
+    if errors.check(allowed is not None, f"{p}.cpu", f"{cpu} is not a Fargate CPU size (one of {sorted(catalog.FARGATE_MEMORY_BY_CPU)})"):
+        errors.check(memory in allowed, f"{p}.memory",
+                     f"{memory} MiB is not accepted by Fargate with cpu={cpu} (allowed: {allowed[0]}..{allowed[-1]} in steps of {allowed[1] - allowed[0]})")
+
+
+def _validate_image(p: str, repository_name: str, tag: str, errors: _Errors) -> None:
+    errors.check(re.fullmatch(r"[a-z0-9]+([._/-][a-z0-9]+)*", repository_name) is not None,
+                 f"{p}.image_repository_name", f"{repository_name!r} is not a valid ECR repository name")
+    tag_ok = _IMAGE_TAG.fullmatch(tag) is not None and tag not in _FLOATING_TAGS
+    errors.check(tag_ok, f"{p}.image_tag", f"{tag!r} must be an immutable release tag (not latest/main, not empty)")
+
+
 def _validate_service(p: str, s: ServiceConfig, errors: _Errors) -> None:
-    allowed = catalog.FARGATE_MEMORY_BY_CPU.get(s.cpu)
-    if errors.check(allowed is not None, f"{p}.cpu", f"{s.cpu} is not a Fargate CPU size (one of {sorted(catalog.FARGATE_MEMORY_BY_CPU)})"):
-        errors.check(s.memory in allowed, f"{p}.memory",
-                     f"{s.memory} MiB is not accepted by Fargate with cpu={s.cpu} (allowed: {allowed[0]}..{allowed[-1]} in steps of {allowed[1] - allowed[0]})")
+    _validate_fargate_size(p, s.cpu, s.memory, errors)
     errors.check(1 <= s.container_port <= 65535, f"{p}.container_port", f"{s.container_port} is not a TCP port")
     errors.check(s.desired_count >= 1, f"{p}.desired_count", f"must be at least 1, got {s.desired_count}")
     errors.check(1 <= s.min_count <= s.desired_count <= s.max_count, f"{p}.min_count",
@@ -319,10 +330,7 @@ def _validate_service(p: str, s: ServiceConfig, errors: _Errors) -> None:
     errors.check(s.log_group_name.startswith("/"), f"{p}.log_group_name", "must start with '/'")
     errors.check(s.log_retention_days in _LOG_RETENTION_DAYS, f"{p}.log_retention_days",
                  f"{s.log_retention_days} is not a CloudWatch Logs retention value")
-    errors.check(re.fullmatch(r"[a-z0-9]+([._/-][a-z0-9]+)*", s.image_repository_name) is not None,
-                 f"{p}.image_repository_name", f"{s.image_repository_name!r} is not a valid ECR repository name")
-    tag_ok = _IMAGE_TAG.fullmatch(s.image_tag) is not None and s.image_tag not in _FLOATING_TAGS
-    errors.check(tag_ok, f"{p}.image_tag", f"{s.image_tag!r} must be an immutable release tag (not latest/main, not empty)")
+    _validate_image(p, s.image_repository_name, s.image_tag, errors)
     errors.check(10 <= s.cpu_target_percent <= 90, f"{p}.cpu_target_percent", "must be between 10 and 90")
     errors.check(s.requests_per_target >= 1, f"{p}.requests_per_target", "must be positive")
 
@@ -430,16 +438,11 @@ def _validate_models(p: str, m: ModelsConfig, errors: _Errors) -> None:
 
 
 def _validate_gateway(p: str, g: GatewayConfig, errors: _Errors) -> None:
-    allowed = catalog.FARGATE_MEMORY_BY_CPU.get(g.cpu)
-    if errors.check(allowed is not None, f"{p}.cpu", f"{g.cpu} is not a Fargate CPU size (one of {sorted(catalog.FARGATE_MEMORY_BY_CPU)})"):
-        errors.check(g.memory in allowed, f"{p}.memory", f"{g.memory} MiB is not accepted by Fargate with cpu={g.cpu}")
+    _validate_fargate_size(p, g.cpu, g.memory, errors)
     errors.check(g.desired_count >= 1, f"{p}.desired_count", f"must be at least 1, got {g.desired_count}")
     errors.check(1024 <= g.port <= 65535, f"{p}.port", f"{g.port} must be an unprivileged TCP port (1024-65535)")
     errors.check(g.log_group_name.startswith("/"), f"{p}.log_group_name", "must start with '/'")
-    errors.check(re.fullmatch(r"[a-z0-9]+([._/-][a-z0-9]+)*", g.image_repository_name) is not None,
-                 f"{p}.image_repository_name", f"{g.image_repository_name!r} is not a valid ECR repository name")
-    tag_ok = _IMAGE_TAG.fullmatch(g.image_tag) is not None and g.image_tag not in _FLOATING_TAGS
-    errors.check(tag_ok, f"{p}.image_tag", f"{g.image_tag!r} must be an immutable release tag (not latest/main, not empty)")
+    _validate_image(p, g.image_repository_name, g.image_tag, errors)
 
 
 def _validate_environment(env: EnvironmentConfig) -> list[str]:

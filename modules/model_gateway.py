@@ -21,6 +21,7 @@ The contract
 * AWS credentials: none in the task definition. On ECS botocore takes the task role from the
   container credentials endpoint; Bedrock requests are SigV4-signed for service ``bedrock`` in
   ``ModelsConfig.bedrock_region`` (the ``aws_region_name`` of every model in the config).
+* Egress: only Bedrock (``LITELLM_LOCAL_MODEL_COST_MAP=True`` stops LiteLLM's price-map download).
 * What a test bench replaces (``ENDPOINT_SETTINGS``): only the Bedrock endpoint
   (``AWS_BEDROCK_RUNTIME_ENDPOINT``, read by LiteLLM's Bedrock client, unset in production) and the
   credentials the platform would give the task (``AWS_ACCESS_KEY_ID``/``AWS_SECRET_ACCESS_KEY``).
@@ -117,6 +118,9 @@ def container_environment(s: GatewaySettings) -> dict[str, str]:
         "DISABLE_ADMIN_UI": "True",
         "NO_DOCS": "True",
         "NO_REDOC": "True",
+        # LiteLLM otherwise downloads its model price map from GitHub at every start (seen booting
+        # the pinned release offline: three retries, ~10 s); the packaged copy is enough.
+        "LITELLM_LOCAL_MODEL_COST_MAP": "True",
         "LITELLM_LOG": "INFO",
         # Without it LiteLLM downloads its model price map from GitHub at every start (the
         # integration tier's egress sink caught it); the copy inside the pinned package is used.
