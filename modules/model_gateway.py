@@ -122,9 +122,6 @@ def container_environment(s: GatewaySettings) -> dict[str, str]:
         # the pinned release offline: three retries, ~10 s); the packaged copy is enough.
         "LITELLM_LOCAL_MODEL_COST_MAP": "True",
         "LITELLM_LOG": "INFO",
-        # Without it LiteLLM downloads its model price map from GitHub at every start (the
-        # integration tier's egress sink caught it); the copy inside the pinned package is used.
-        "LITELLM_LOCAL_MODEL_COST_MAP": "True",
         "JSON_LOGS": "true",  # one CloudWatch event per log record (litellm/_logging.py)
         "HOME": SCRATCH_PATH,
     }
