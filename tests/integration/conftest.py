@@ -56,6 +56,9 @@ def cluster(integration_requirements, synthesized, tmp_path_factory) -> Iterator
         ports = [s.port for s in (cluster.postgres, cluster.redis, cluster.moto, cluster.egress) if s is not None]
         ports += [r.port for r in cluster.replicas]
         processes = [r.process for r in cluster.replicas if r.process is not None]
+        if cluster.gateway is not None and cluster.gateway.process is not None:
+            ports += [cluster.gateway.process.port, cluster.gateway.bedrock.port]
+            processes.append(cluster.gateway.process.process)
         try:
             cluster.stop()
         finally:
