@@ -56,3 +56,13 @@ ELB_ACCOUNT_BY_REGION: dict[str, str] = {
     "ap-northeast-1": "582318560864", "ap-south-1": "718504428378", "eu-west-1": "156460612806",
     "eu-central-1": "054676820928", "sa-east-1": "507241528517", "ca-central-1": "985666609251",
 }
+
+# Fargate kills a container this long after SIGTERM at most (container definition stopTimeout).
+# https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_ContainerDefinition.html
+FARGATE_MAX_STOP_TIMEOUT_SECONDS = 120
+# Target group deregistration delay (draining) range: 0-3600 s.
+# https://docs.aws.amazon.com/elasticloadbalancing/latest/application/edit-target-group-attributes.html#deregistration-delay
+ALB_MAX_DEREGISTRATION_DELAY_SECONDS = 3600
+# What a task needs after its last answer ends: uvicorn closing connections, Open WebUI's
+# lifespan shutdown (Redis, sessions) and the ALB noticing the target left.
+SHUTDOWN_MARGIN_SECONDS = 15
