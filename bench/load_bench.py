@@ -69,9 +69,9 @@ def main() -> int:
         print(f"starting back-ends, migration and {args.replicas} replica(s) ...", flush=True)
         cluster.start()
         print("  " + ", ".join(f"{k} {v:.1f} s" for k, v in cluster.timings.items()), flush=True)
-        status, body = harness.signup(cluster.replicas[0].url, "bench@ajudadigital.tl", "Bench(pass)$+@:/%#.")
+        status, body = harness.signin_admin(cluster)
         if status != 200:
-            print(f"signup failed: HTTP {status} {body}", file=sys.stderr)
+            print(f"admin sign-in failed: HTTP {status} {body}", file=sys.stderr)
             return 1
         budget = len(cluster.replicas) * cluster.max_connections_per_task()
         for round_number in range(1, args.rounds + 1):
