@@ -75,6 +75,10 @@ for stack, values in outputs.items():
 PY
 }
 
+plan_json() {
+  terraform -chdir="$1" show -json local.tfplan > "$2"
+}
+
 plan() {
   steps_begin plan
   setup
@@ -86,7 +90,7 @@ plan() {
   STEP_OK_CODES="0 2" step "terraform plan $STACK" \
     terraform -chdir="$stack_dir" plan -input=false -no-color -detailed-exitcode -out=local.tfplan
   local changes=$STEP_STATUS
-  step "terraform show $STACK" sh -c 'terraform -chdir="$1" show -json local.tfplan > "$2"' _ "$stack_dir" "$LOCAL_DIR/plan.json"
+  step "terraform show $STACK" plan_json "$stack_dir" "$LOCAL_DIR/plan.json"
   printf 'full log: %s\n' "$STEP_LOG" >&2
   # The same summary the pull-request comment shows (tools/plan_summary.py).
   (cd "$AJUDA_ROOT" && python -m tools.plan_summary --stack "$STACK" "$LOCAL_DIR/plan.json")

@@ -10,6 +10,7 @@
 # shellcheck shell=bash
 
 STEP_LOG=""
+# shellcheck disable=SC2034 # read by the scripts that source this file
 STEP_STATUS=0
 
 steps_begin() {
@@ -26,6 +27,7 @@ step() {
   printf '\n### %s %s: %s\n' "$(date -u +%FT%TZ)" "$what" "$*" >> "$STEP_LOG"
   code=0
   "$@" >> "$STEP_LOG" 2>&1 || code=$?
+  # shellcheck disable=SC2034 # read by the scripts that source this file
   STEP_STATUS=$code
   if [[ " ${STEP_OK_CODES:-0} " == *" $code "* ]]; then
     printf 'ok  %ss\n' "$(( $(date +%s) - started ))" >&2

@@ -25,8 +25,6 @@ from typing import Optional
 
 _ERROR = re.compile(r"(?:^|[│|]\s*|\s)Error:\s*(?P<message>.+)$")
 _WITH = re.compile(r"^\s*with (?P<address>[A-Za-z0-9_.\[\]\"-]+)")
-# A diagnostic ends at its closing corner or at the next one's opening corner.
-_BOX_END = re.compile(r"[╵╷]\s*$")
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 MAX_ERROR_CHARS = 400
 MAX_FAILURES = 5
@@ -45,29 +43,34 @@ def _body(line: str) -> str:
 
 
 def failures(text: str) -> list[Failure]:
-    """Every distinct error diagnostic in ``text``, with the resource it names when it names one."""
-    found: list[Failure] = []
+    """Every distinct error diagnostic in ``text``, with the resource it names when it names one.
+
+    Terraform's boxed diagnostics come first; bare ``Error:`` lines (cdktf's own, a crash) are
+    reported only when the log holds no boxed one.
+    """
+    boxed: list[Failure] = []
+    bare: list[Failure] = []
     current: Optional[dict] = None
     for raw in text.splitlines():
         line = _ANSI.sub("", raw).rstrip()
+        in_box = "│" in line
         error = _ERROR.search(line)
-        if error and "│" in line or error and current is None:
+        if error and in_box:
             if current:
-                found.append(Failure(**current))
+                boxed.append(Failure(**current))
             current = {"error": error.group("message").strip()[:MAX_ERROR_CHARS], "resource": None}
-            continue
-        if current is None:
-            continue
-        if _BOX_END.search(line) and "│" not in line:
-            found.append(Failure(**current))
+        elif current is not None and in_box:
+            match = _WITH.match(_body(line))
+            if match and current["resource"] is None:
+                current["resource"] = match.group("address").rstrip(",")
+        elif current is not None:
+            boxed.append(Failure(**current))
             current = None
-            continue
-        match = _WITH.match(_body(line))
-        if match and current["resource"] is None:
-            current["resource"] = match.group("address").rstrip(",")
+        elif error:
+            bare.append(Failure(error=error.group("message").strip()[:MAX_ERROR_CHARS]))
     if current:
-        found.append(Failure(**current))
-    return list(dict.fromkeys(found))
+        boxed.append(Failure(**current))
+    return list(dict.fromkeys(boxed or bare))
 
 
 def render(found: list[Failure]) -> str:
