@@ -985,10 +985,11 @@ class ConnectionSampler:
 
 
 def run_load(cluster: Cluster, token: str, total: int = 2000, concurrency: int = 16,
-             path: str = "/api/v1/auths/", time_limit: float = 300.0) -> LoadResult:
+             path: str = "/api/v1/auths/", time_limit: float = 300.0, targets: "TargetGroup | None" = None) -> LoadResult:
     """``total`` authenticated GETs, round-robin over the running replicas, ``concurrency`` at once.
 
     Bounded in count and time: stops issuing requests after ``time_limit`` seconds (counted as errors).
+    With ``targets``, each request goes to a replica the target group has in service (a load balancer).
     """
     import requests
 
@@ -999,11 +1000,17 @@ def run_load(cluster: Cluster, token: str, total: int = 2000, concurrency: int =
     deadline = time.monotonic() + time_limit
     latencies: list[float] = []
     errors: list[str] = []
-    per_replica = {r.name: 0 for r in replicas}
+    per_replica = {r.name: 0 for r in (cluster.replicas if targets else replicas)}
     lock = threading.Lock()
 
     def one(i: int) -> None:
-        replica = replicas[i % len(replicas)]
+        if targets is not None:
+            with targets.request(i) as replica:
+                send(i, replica)
+        else:
+            send(i, replicas[i % len(replicas)])
+
+    def send(i: int, replica: Replica) -> None:
         if time.monotonic() > deadline:
             with lock:
                 errors.append(f"#{i}: time limit reached")
@@ -1036,6 +1043,49 @@ def run_load(cluster: Cluster, token: str, total: int = 2000, concurrency: int =
     return LoadResult(requests=total, concurrency=concurrency, elapsed=elapsed, latencies=latencies, errors=errors,
                       per_replica=per_replica, peak_app_connections=sampler.peak_app,
                       peak_client_connections=sampler.peak_clients, samples=sampler.samples)
+
+
+class TargetGroup:
+    """What the ALB target group does for a rolling deploy, on loopback: requests go round-robin to the
+    replicas in service; ``deregister`` takes one out of service and returns once its in-flight
+    requests are done or the synthesized deregistration delay has passed (draining), as ECS waits
+    before it sends SIGTERM."""
+
+    def __init__(self, replicas: Iterable[Replica], deregistration_delay: float) -> None:
+        self.in_service = list(replicas)
+        self.deregistration_delay = deregistration_delay
+        self._in_flight: dict[str, int] = {}
+        self._changed = threading.Condition()
+
+    def request(self, i: int):
+        import contextlib
+
+        @contextlib.contextmanager
+        def routed():
+            with self._changed:
+                replica = self.in_service[i % len(self.in_service)]
+                self._in_flight[replica.name] = self._in_flight.get(replica.name, 0) + 1
+            try:
+                yield replica
+            finally:
+                with self._changed:
+                    self._in_flight[replica.name] -= 1
+                    self._changed.notify_all()
+
+        return routed()
+
+    def deregister(self, replica: Replica) -> float:
+        """Seconds the target spent draining."""
+        started = time.monotonic()
+        with self._changed:
+            self.in_service.remove(replica)
+            assert self.in_service, "deregistering the last target"
+            self._changed.wait_for(lambda: self._in_flight.get(replica.name, 0) == 0, timeout=self.deregistration_delay)
+        return time.monotonic() - started
+
+    def register(self, replica: Replica) -> None:
+        with self._changed:
+            self.in_service.append(replica)
 
 
 def listening_ports(ports: Iterable[int]) -> list[int]:
