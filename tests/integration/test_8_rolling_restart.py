@@ -22,7 +22,9 @@ CONCURRENCY = 8
 
 
 def _deregistration_delay(cluster) -> float:
-    return float(cluster.synthesized.one(cluster.stack, "aws_lb_target_group")["deregistration_delay"])
+    # The public load balancer's target group (the stack may hold other services' too).
+    group = cluster.synthesized.one(cluster.stack, "aws_lb_target_group", "load-balancer_targets")
+    return float(group["deregistration_delay"])
 
 
 def test_rolling_restart_under_load_fails_no_request(cluster, admin):

@@ -14,6 +14,7 @@ from config import catalog
 from config.environments import PROD
 from config.model import ConfigError, validate
 from modules import open_webui as ow
+from modules.service import CONTAINER_NAME
 
 APP_STACKS = ["ajuda-prod", "ajuda-staging", "ajuda-dev", "ajuda-local"]
 ADMIN_SECRET = "arn:aws:secretsmanager:us-east-1:111122223333:secret:ajuda/admin-AbCdEf"
@@ -30,7 +31,10 @@ def with_auth(**changes):
 
 
 def container(synthesized, stack: str) -> dict:
-    return json.loads(synthesized.one(stack, "aws_ecs_task_definition")["container_definitions"])[0]
+    """Open WebUI's container (the stack may hold other services' task definitions too)."""
+    (found,) = [c for task in synthesized.resources(stack, "aws_ecs_task_definition").values()
+                for c in json.loads(task["container_definitions"]) if c["name"] == CONTAINER_NAME]
+    return found
 
 
 def environment(synthesized, stack: str) -> dict[str, str]:
@@ -160,7 +164,7 @@ def test_draining_and_stop_timeout_cover_the_longest_answer(synthesized, stack):
     longest = int(env["AIOHTTP_CLIENT_TIMEOUT"])
     assert longest == service.longest_answer_seconds
     stop_timeout = container(synthesized, stack)["stopTimeout"]
-    delay = int(synthesized.one(stack, "aws_lb_target_group")["deregistration_delay"])
+    delay = int(synthesized.one(stack, "aws_lb_target_group", "load-balancer_targets")["deregistration_delay"])
     assert longest < stop_timeout <= catalog.FARGATE_MAX_STOP_TIMEOUT_SECONDS
     assert longest < delay <= catalog.ALB_MAX_DEREGISTRATION_DELAY_SECONDS
     assert stop_timeout == delay == service.drain_seconds
