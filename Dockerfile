@@ -10,10 +10,10 @@
 # definition; only safe, non-secret defaults are set here.
 #
 # The non-slim release: it ships the default embedding model
-# (sentence-transformers/all-MiniLM-L6-v2) downloaded at build time into
-# SENTENCE_TRANSFORMERS_HOME=/app/backend/data/cache/embedding/models, which
-# OFFLINE_MODE=true then resolves locally without contacting Hugging Face. Do not mount a
-# volume over /app/backend/data: it would hide the model.
+# (sentence-transformers/all-MiniLM-L6-v2) in SENTENCE_TRANSFORMERS_HOME. Retrieval embeddings now
+# come from the model gateway (RAG_EMBEDDING_ENGINE=openai), so that model is not loaded; the
+# -slim variant would drop it (~0.3 GB) once its release tag is verified. Do not mount a volume
+# over /app/backend/data.
 FROM ghcr.io/open-webui/open-webui:v0.12.4
 
 ARG BUILD_DATE=unknown

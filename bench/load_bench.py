@@ -16,10 +16,7 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import sys
-import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -51,51 +48,32 @@ def main() -> int:
         parser.error(f"bounds: requests <= {MAX_REQUESTS}, concurrency <= {MAX_CONCURRENCY}, "
                      f"rounds <= {MAX_ROUNDS}, replicas 1..4")
 
-    missing = harness.missing_requirements()
-    if missing:
-        print("missing (run: bash scripts/integration-env.sh):\n  " + "\n  ".join(missing), file=sys.stderr)
-        return 2
-
-    workdir = Path(tempfile.mkdtemp(prefix="ajuda-load-bench-"))
-    started = time.monotonic()
-    print("synthesizing ...", flush=True)
-    synthesized = harness.synthesize(workdir / "synth" / "cdktf.out")
-    print(f"  {time.monotonic() - started:.1f} s", flush=True)
-
-    cluster = harness.Cluster(synthesized, workdir / "cluster", replicas=args.replicas)
-    (workdir / "cluster").mkdir(parents=True, exist_ok=True)
     code = 0
     try:
-        print(f"starting back-ends, migration and {args.replicas} replica(s) ...", flush=True)
-        cluster.start()
-        print("  " + ", ".join(f"{k} {v:.1f} s" for k, v in cluster.timings.items()), flush=True)
-        status, body = harness.signin_admin(cluster)
-        if status != 200:
-            print(f"admin sign-in failed: HTTP {status} {body}", file=sys.stderr)
-            return 1
-        budget = len(cluster.replicas) * cluster.max_connections_per_task()
-        for round_number in range(1, args.rounds + 1):
-            result = harness.run_load(cluster, body["token"], total=args.requests, concurrency=args.concurrency,
-                                      path=args.path, time_limit=args.time_limit)
-            print(f"round {round_number}: {args.requests} x GET {args.path}, concurrency {args.concurrency}, "
-                  f"{len(cluster.replicas)} replica(s)")
-            print(f"  throughput   {result.throughput:8.1f} req/s  ({result.elapsed:.2f} s)")
-            print(f"  latency      p50 {result.percentile(50) * 1000:.1f} ms  p95 {result.percentile(95) * 1000:.1f} ms"
-                  f"  p99 {result.percentile(99) * 1000:.1f} ms  max {max(result.latencies, default=0) * 1000:.1f} ms")
-            print(f"  errors       {len(result.errors)}" + (f"  first: {result.errors[0]}" if result.errors else ""))
-            print(f"  per replica  {result.per_replica}")
-            print(f"  PostgreSQL   peak app-role connections {result.peak_app_connections} "
-                  f"(budget {budget}), all clients {result.peak_client_connections}, {result.samples} samples")
-            if result.errors or result.peak_app_connections > budget:
-                code = 1
+        with harness.bench_cluster("ajuda-load-bench-", replicas=args.replicas, keep=args.keep) as (cluster, token):
+            code = run_rounds(cluster, token, args)
     except KeyboardInterrupt:
         code = 130
-    finally:
-        cluster.stop()
-        if args.keep:
-            print(f"logs kept in {workdir}")
-        else:
-            shutil.rmtree(workdir, ignore_errors=True)
+    return code
+
+
+def run_rounds(cluster, token: str, args) -> int:
+    code = 0
+    budget = len(cluster.replicas) * cluster.max_connections_per_task()
+    for round_number in range(1, args.rounds + 1):
+        result = harness.run_load(cluster, token, total=args.requests, concurrency=args.concurrency,
+                                  path=args.path, time_limit=args.time_limit)
+        print(f"round {round_number}: {args.requests} x GET {args.path}, concurrency {args.concurrency}, "
+              f"{len(cluster.replicas)} replica(s)")
+        print(f"  throughput   {result.throughput:8.1f} req/s  ({result.elapsed:.2f} s)")
+        print(f"  latency      p50 {result.percentile(50) * 1000:.1f} ms  p95 {result.percentile(95) * 1000:.1f} ms"
+              f"  p99 {result.percentile(99) * 1000:.1f} ms  max {max(result.latencies, default=0) * 1000:.1f} ms")
+        print(f"  errors       {len(result.errors)}" + (f"  first: {result.errors[0]}" if result.errors else ""))
+        print(f"  per replica  {result.per_replica}")
+        print(f"  PostgreSQL   peak app-role connections {result.peak_app_connections} "
+              f"(budget {budget}), all clients {result.peak_client_connections}, {result.samples} samples")
+        if result.errors or result.peak_app_connections > budget:
+            code = 1
     return code
 
 

@@ -66,3 +66,107 @@ ALB_MAX_DEREGISTRATION_DELAY_SECONDS = 3600
 # What a task needs after its last answer ends: uvicorn closing connections, Open WebUI's
 # lifespan shutdown (Redis, sessions) and the ALB noticing the target left.
 SHUTDOWN_MARGIN_SECONDS = 15
+
+# --- Amazon Bedrock -------------------------------------------------------------------------------
+# Models this project may configure, with the Regions that serve them. Sources (as of 2026-11):
+# "Supported foundation models in Amazon Bedrock"
+#   https://docs.aws.amazon.com/bedrock/latest/userguide/models-supported.html
+# "Supported Regions and models for inference profiles"
+#   https://docs.aws.amazon.com/bedrock/latest/userguide/inference-profiles-support.html
+# An id missing here is refused by configuration validation: add it (with its Regions) after
+# checking those pages, rather than letting a typo reach a running gateway.
+
+BEDROCK_CHAT = "chat"
+BEDROCK_EMBEDDING = "embedding"
+
+
+class BedrockModel:
+    """A foundation model: ``kind`` (chat/embedding), the Regions that invoke it on demand (in-Region),
+    and for embedding models the output dimensions it can produce."""
+
+    def __init__(self, kind: str, regions: tuple[str, ...], dimensions: tuple[int, ...] = ()) -> None:
+        self.kind = kind
+        self.regions = frozenset(regions)
+        self.dimensions = dimensions
+
+
+class BedrockInferenceProfile:
+    """A system-defined cross-Region inference profile: the foundation model it routes to, the Regions
+    it may be called from (source) and the Regions it may send a request to (destination)."""
+
+    def __init__(self, model_id: str, source_regions: tuple[str, ...], destination_regions: tuple[str, ...]) -> None:
+        self.model_id = model_id
+        self.source_regions = frozenset(source_regions)
+        self.destination_regions = tuple(destination_regions)
+
+
+_US = ("us-east-1", "us-east-2", "us-west-2")
+_EU = ("eu-central-1", "eu-west-1", "eu-west-3", "eu-north-1")
+_APAC = ("ap-northeast-1", "ap-northeast-2", "ap-south-1", "ap-southeast-1", "ap-southeast-2")
+# Regions where the Nova models answer in-Region; elsewhere they are reached through a profile.
+_NOVA_IN_REGION = ("us-east-1", "eu-central-1", "ap-northeast-1", "ap-southeast-2")
+
+BEDROCK_FOUNDATION_MODELS: dict[str, BedrockModel] = {
+    # Titan Text Embeddings V2: 1024 (default), 512 or 256 dimensions.
+    "amazon.titan-embed-text-v2:0": BedrockModel(
+        BEDROCK_EMBEDDING,
+        ("us-east-1", "us-east-2", "us-west-2", "ca-central-1", "eu-central-1", "eu-central-2", "eu-west-1",
+         "eu-west-2", "eu-west-3", "eu-north-1", "ap-northeast-1", "ap-northeast-2", "ap-south-1",
+         "ap-southeast-1", "ap-southeast-2", "sa-east-1"),
+        dimensions=(1024, 512, 256)),
+    **{f"amazon.nova-{size}-v1:0": BedrockModel(BEDROCK_CHAT, _NOVA_IN_REGION) for size in ("micro", "lite", "pro")},
+    "anthropic.claude-3-haiku-20240307-v1:0": BedrockModel(
+        BEDROCK_CHAT, ("us-east-1", "us-west-2", "eu-central-1", "eu-west-1", "eu-west-3", "ap-northeast-1",
+                       "ap-south-1", "ap-southeast-1", "ap-southeast-2")),
+    "anthropic.claude-3-5-haiku-20241022-v1:0": BedrockModel(BEDROCK_CHAT, ()),  # inference profiles only
+    "anthropic.claude-sonnet-4-20250514-v1:0": BedrockModel(BEDROCK_CHAT, ()),  # inference profiles only
+    "meta.llama3-1-8b-instruct-v1:0": BedrockModel(BEDROCK_CHAT, ("us-west-2",)),
+}
+
+BEDROCK_INFERENCE_PROFILES: dict[str, BedrockInferenceProfile] = {
+    **{f"us.amazon.nova-{size}-v1:0": BedrockInferenceProfile(f"amazon.nova-{size}-v1:0", _US, _US)
+       for size in ("micro", "lite", "pro")},
+    **{f"eu.amazon.nova-{size}-v1:0": BedrockInferenceProfile(f"amazon.nova-{size}-v1:0", _EU, _EU)
+       for size in ("micro", "lite", "pro")},
+    **{f"apac.amazon.nova-{size}-v1:0": BedrockInferenceProfile(f"amazon.nova-{size}-v1:0", _APAC, _APAC)
+       for size in ("micro", "lite", "pro")},
+    "us.anthropic.claude-3-5-haiku-20241022-v1:0": BedrockInferenceProfile(
+        "anthropic.claude-3-5-haiku-20241022-v1:0", _US, _US),
+    "us.anthropic.claude-sonnet-4-20250514-v1:0": BedrockInferenceProfile(
+        "anthropic.claude-sonnet-4-20250514-v1:0", _US, _US),
+    "eu.anthropic.claude-sonnet-4-20250514-v1:0": BedrockInferenceProfile(
+        "anthropic.claude-sonnet-4-20250514-v1:0", _EU, _EU),
+    "apac.anthropic.claude-sonnet-4-20250514-v1:0": BedrockInferenceProfile(
+        "anthropic.claude-sonnet-4-20250514-v1:0", _APAC, _APAC),
+}
+
+
+def bedrock_model_kind(model_id: str) -> str | None:
+    """chat/embedding for a known foundation model or inference profile id, None for an unknown id."""
+    profile = BEDROCK_INFERENCE_PROFILES.get(model_id)
+    model = BEDROCK_FOUNDATION_MODELS.get(profile.model_id if profile else model_id)
+    return model.kind if model else None
+
+
+def bedrock_regions_for(model_id: str) -> frozenset[str]:
+    """The Regions from which ``model_id`` may be invoked (on demand, or as a profile's source Region)."""
+    if model_id in BEDROCK_INFERENCE_PROFILES:
+        return BEDROCK_INFERENCE_PROFILES[model_id].source_regions
+    model = BEDROCK_FOUNDATION_MODELS.get(model_id)
+    return model.regions if model else frozenset()
+
+
+def bedrock_resource_arns(model_id: str, region: str, account_id: str, partition: str = "aws") -> list[str]:
+    """The IAM resources one invocation of ``model_id`` from ``region`` is authorised against.
+
+    A foundation model is one ARN (no account: AWS owns it). An inference profile needs its own ARN
+    AND the foundation model's ARN in every destination Region it may route to ("Prerequisites for
+    inference profiles", https://docs.aws.amazon.com/bedrock/latest/userguide/inference-profiles-prereq.html).
+    """
+    profile = BEDROCK_INFERENCE_PROFILES.get(model_id)
+    if profile is None:
+        return [f"arn:{partition}:bedrock:{region}::foundation-model/{model_id}"]
+    return [f"arn:{partition}:bedrock:{region}:{account_id}:inference-profile/{model_id}"] + [
+        f"arn:{partition}:bedrock:{destination}::foundation-model/{profile.model_id}"
+        for destination in profile.destination_regions
+    ]

@@ -181,6 +181,50 @@ class OperationsConfig:
 
 
 @dataclass(frozen=True)
+class ChatModel:
+    """One model users can pick: a Bedrock model or inference profile id and the name users see.
+
+    The name is also the model's id on the gateway and in Open WebUI (DEFAULT_MODELS is a
+    comma-separated list of them), so it is short, unique and free of commas.
+    """
+
+    id: str
+    name: str
+
+
+@dataclass(frozen=True)
+class ModelsConfig:
+    """What the model gateway (LiteLLM on ECS) offers, and what it may call on Amazon Bedrock."""
+
+    chat_models: tuple[ChatModel, ...] = (
+        ChatModel(id="us.amazon.nova-lite-v1:0", name="Nova Lite"),
+        ChatModel(id="us.amazon.nova-pro-v1:0", name="Nova Pro"),
+        ChatModel(id="us.anthropic.claude-3-5-haiku-20241022-v1:0", name="Claude 3.5 Haiku"),
+    )
+    default_model: str = "Nova Lite"  # a chat model's name
+    embedding_model: str = "amazon.titan-embed-text-v2:0"
+    embedding_dimension: int = 1024  # Titan Text Embeddings V2: 1024, 512 or 256
+    # Bedrock is regional and not in every Region; it may differ from the stack's region.
+    bedrock_region: str = "us-east-1"
+    # Requests per minute each model accepts across the gateway (LiteLLM deployment "rpm"); 0 = no cap.
+    # Per-USER limits are not offered: LiteLLM keeps them on virtual keys/end users in its database.
+    requests_per_minute: int = 0
+
+
+@dataclass(frozen=True)
+class GatewayConfig:
+    """The model gateway's ECS service: in the app subnets, behind an internal load balancer."""
+
+    cpu: int = 512
+    memory: int = 1024
+    desired_count: int = 2
+    port: int = 4000
+    log_group_name: str = "/ecs/model-gateway"
+    image_repository_name: str = "ajuda-model-gateway"
+    image_tag: str = "litellm-1.108.7"
+
+
+@dataclass(frozen=True)
 class EnvironmentConfig:
     name: str
     region: str
@@ -196,6 +240,8 @@ class EnvironmentConfig:
     emulator: Optional[EmulatorConfig] = None
     # Environments whose database stack (postgresql provider) is synthesized.
     database_stack: bool = True
+    models: ModelsConfig = field(default_factory=ModelsConfig)
+    gateway: GatewayConfig = field(default_factory=GatewayConfig)
 
     @property
     def stack_name(self) -> str:
@@ -371,6 +417,64 @@ def _validate_auth(p: str, env: EnvironmentConfig, errors: _Errors) -> None:
                      "any Google account may sign up only as 'pending' (default_user_role), for an admin to approve")
 
 
+_GATEWAY_MODEL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._-]{0,62}$")
+
+
+def _validate_bedrock_model(setting: str, model_id: str, kind: str, region: str, errors: _Errors) -> None:
+    """Known id of the right kind (config/catalog.py), invokable from ``region``: only then do the
+    task role's ARNs (catalog.bedrock_resource_arns) name a model that exists there."""
+    found = catalog.bedrock_model_kind(model_id)
+    if not errors.check(found is not None, setting,
+                        f"{model_id!r} is not a known Bedrock model or inference profile id (config/catalog.py)"):
+        return
+    if not errors.check(found == kind, setting, f"{model_id!r} is a {found} model, expected a {kind} model"):
+        return
+    regions = catalog.bedrock_regions_for(model_id)
+    errors.check(region in regions, setting,
+                 f"{model_id!r} cannot be invoked from bedrock_region {region!r}, so the gateway's allowed ARNs "
+                 f"would not cover it (invokable from: {', '.join(sorted(regions)) or 'no Region on demand; use an inference profile'})")
+
+
+def _validate_models(p: str, m: ModelsConfig, errors: _Errors) -> None:
+    if not errors.check(_REGION.fullmatch(m.bedrock_region) is not None, f"{p}.bedrock_region",
+                        f"{m.bedrock_region!r} is not an AWS region name"):
+        return
+    errors.check(len(m.chat_models) >= 1, f"{p}.chat_models", "needs at least one chat model")
+    names: list[str] = []
+    for i, model in enumerate(m.chat_models):
+        setting = f"{p}.chat_models[{i}]"
+        if not errors.check(isinstance(model, ChatModel), setting, f"expected a ChatModel, got {model!r}"):
+            continue
+        _validate_bedrock_model(f"{setting}.id", model.id, catalog.BEDROCK_CHAT, m.bedrock_region, errors)
+        errors.check(_GATEWAY_MODEL_NAME.fullmatch(model.name) is not None, f"{setting}.name",
+                     f"{model.name!r} must be 1-63 letters, digits, spaces, '.', '_' or '-' (it is the model's id "
+                     "in Open WebUI, and DEFAULT_MODELS separates ids with commas)")
+        errors.check(model.name not in names, f"{setting}.name", f"{model.name!r} is used twice")
+        names.append(model.name)
+    errors.check(m.default_model in names, f"{p}.default_model",
+                 f"{m.default_model!r} is not the name of a configured chat model ({', '.join(names)})")
+    _validate_bedrock_model(f"{p}.embedding_model", m.embedding_model, catalog.BEDROCK_EMBEDDING, m.bedrock_region, errors)
+    embedding = catalog.BEDROCK_FOUNDATION_MODELS.get(m.embedding_model)
+    if embedding is not None and embedding.kind == catalog.BEDROCK_EMBEDDING:
+        errors.check(m.embedding_dimension in embedding.dimensions, f"{p}.embedding_dimension",
+                     f"{m.embedding_model} produces {', '.join(map(str, embedding.dimensions))} dimensions, "
+                     f"not {m.embedding_dimension}")
+    errors.check(m.requests_per_minute >= 0, f"{p}.requests_per_minute", "must be 0 (no cap) or positive")
+
+
+def _validate_gateway(p: str, g: GatewayConfig, errors: _Errors) -> None:
+    allowed = catalog.FARGATE_MEMORY_BY_CPU.get(g.cpu)
+    if errors.check(allowed is not None, f"{p}.cpu", f"{g.cpu} is not a Fargate CPU size (one of {sorted(catalog.FARGATE_MEMORY_BY_CPU)})"):
+        errors.check(g.memory in allowed, f"{p}.memory", f"{g.memory} MiB is not accepted by Fargate with cpu={g.cpu}")
+    errors.check(g.desired_count >= 1, f"{p}.desired_count", f"must be at least 1, got {g.desired_count}")
+    errors.check(1024 <= g.port <= 65535, f"{p}.port", f"{g.port} must be an unprivileged TCP port (1024-65535)")
+    errors.check(g.log_group_name.startswith("/"), f"{p}.log_group_name", "must start with '/'")
+    errors.check(re.fullmatch(r"[a-z0-9]+([._/-][a-z0-9]+)*", g.image_repository_name) is not None,
+                 f"{p}.image_repository_name", f"{g.image_repository_name!r} is not a valid ECR repository name")
+    tag_ok = _IMAGE_TAG.fullmatch(g.image_tag) is not None and g.image_tag not in _FLOATING_TAGS
+    errors.check(tag_ok, f"{p}.image_tag", f"{g.image_tag!r} must be an immutable release tag (not latest/main, not empty)")
+
+
 def _validate_environment(env: EnvironmentConfig) -> list[str]:
     errors = _Errors()
     p = env.name
@@ -384,6 +488,8 @@ def _validate_environment(env: EnvironmentConfig) -> list[str]:
                  f"{env.cache.node_type!r} is not a known ElastiCache node type")
     errors.check(1 <= env.cache.num_cache_clusters <= 6, f"{p}.cache.num_cache_clusters", "must be 1..6")
     _validate_auth(f"{p}.auth", env, errors)
+    _validate_models(f"{p}.models", env.models, errors)
+    _validate_gateway(f"{p}.gateway", env.gateway, errors)
     if env.domain.name is not None:
         errors.check(_DOMAIN.fullmatch(env.domain.name) is not None, f"{p}.domain.name", f"{env.domain.name!r} is not a DNS name")
         errors.check(env.emulator is not None or bool(env.domain.hosted_zone_id), f"{p}.domain.hosted_zone_id",

@@ -24,6 +24,8 @@ import sys
 import traceback
 from urllib.parse import unquote, urlsplit
 
+# Open WebUI's pgvector table (open_webui/retrieval/vector/dbs/pgvector.py).
+VECTOR_TABLE = "document_chunk"
 # Any fixed 64-bit number; shared by every run of this script.
 ADVISORY_LOCK_KEY = 0x416A75646131  # "Ajuda1"
 
@@ -37,6 +39,37 @@ def _redact(text: str, secrets: list[str]) -> str:
     for secret in sorted(secrets, key=len, reverse=True):
         text = text.replace(secret, "***")
     return text
+
+
+def _vector_column_dimension(connection) -> int | None:
+    """The dimension of document_chunk.vector (pgvector keeps it in atttypmod), None without the table."""
+    from sqlalchemy import text
+
+    row = connection.execute(text(
+        "SELECT atttypmod FROM pg_attribute WHERE attrelid = to_regclass(:table) AND attname = 'vector' "
+        "AND NOT attisdropped"), {"table": VECTOR_TABLE}).first()
+    return None if row is None else int(row[0])
+
+
+def _drop_vectors_of_another_model(connection) -> None:
+    """Drop document_chunk when its vectors have another length than the configured embedding model's.
+
+    Vectors from another model (e.g. the image's local all-MiniLM-L6-v2 before embeddings moved to
+    Bedrock Titan) cannot be compared with new ones, and Open WebUI refuses to start on a length
+    mismatch (retrieval/vector/dbs/pgvector.py check_vector_length). The chunks are derived data:
+    the files stay in S3 and the knowledge bases are re-indexed from them (README: Model gateway).
+    """
+    from sqlalchemy import text
+
+    wanted = int(os.environ.get("PGVECTOR_INITIALIZE_MAX_VECTOR_LENGTH", "1536"))
+    found = _vector_column_dimension(connection)
+    if found is None or found == wanted:
+        return
+    rows = connection.execute(text(f"SELECT count(*) FROM {VECTOR_TABLE}")).scalar()
+    connection.execute(text(f"DROP TABLE {VECTOR_TABLE}"))
+    connection.commit()
+    print(f"ajuda-migrate: {VECTOR_TABLE} held {rows} vectors of length {found} from another embedding model; "
+          f"dropped it for length {wanted}: re-index the knowledge bases", file=sys.stderr, flush=True)
 
 
 def _create_vector_schema() -> None:
@@ -77,6 +110,8 @@ def main() -> int:
             lock.execute(text("SELECT pg_advisory_lock(:key)"), {"key": ADVISORY_LOCK_KEY})
             try:
                 command.upgrade(alembic_cfg, "head")
+                if os.environ.get("VECTOR_DB", "").lower() == "pgvector":
+                    _drop_vectors_of_another_model(lock)
                 _create_vector_schema()
             finally:
                 lock.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": ADVISORY_LOCK_KEY})

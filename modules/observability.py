@@ -27,6 +27,9 @@ class AlarmSpec:
     period: int = 300
     evaluation_periods: int = 2
     treat_missing_data: str = "notBreaching"
+    # The metric's Region when it is not the stack's (Bedrock may run elsewhere): such a spec is a
+    # dashboard widget only, since an alarm can only watch metrics of its own Region.
+    region: Optional[str] = None
 
 
 @dataclass(frozen=True)
@@ -45,6 +48,11 @@ class ObservabilityProps:
     db_memory_gib: int
     # None when the environment runs without the cache (emulator only).
     cache_node_id: Optional[str]
+    # The model gateway's internal load balancer, and the Bedrock model ids it invokes by name.
+    gateway_load_balancer_arn_suffix: Optional[str] = None
+    gateway_target_group_arn_suffix: Optional[str] = None
+    bedrock_region: Optional[str] = None
+    bedrock_models: tuple[tuple[str, str], ...] = ()  # (alarm key suffix, Bedrock ModelId)
 
 
 def alarm_specs(p: ObservabilityProps) -> list[AlarmSpec]:
@@ -80,6 +88,25 @@ def alarm_specs(p: ObservabilityProps) -> list[AlarmSpec]:
     if p.cache_node_id:
         specs.append(AlarmSpec("cache-memory", "Valkey memory above 80 %: evictions would drop websocket state",
                                "AWS/ElastiCache", "DatabaseMemoryUsagePercentage", {"CacheClusterId": p.cache_node_id}, 80))
+    return specs + gateway_alarm_specs(p)
+
+
+def gateway_alarm_specs(p: ObservabilityProps) -> list[AlarmSpec]:
+    """Gateway 5xx at its internal balancer, and Bedrock throttling per model (AWS/Bedrock,
+    dimension ModelId = the id the gateway invokes: "Monitor bedrock-runtime inference using
+    CloudWatch metrics", https://docs.aws.amazon.com/bedrock/latest/userguide/monitoring-runtime-metrics.html)."""
+    if not p.gateway_load_balancer_arn_suffix:
+        return []
+    target = {"LoadBalancer": p.gateway_load_balancer_arn_suffix, "TargetGroup": p.gateway_target_group_arn_suffix or ""}
+    specs = [AlarmSpec("gateway-5xx", "The model gateway answered 5xx: read /ecs/model-gateway logs (Bedrock errors, "
+                       "access denied on a model, timeouts)", "AWS/ApplicationELB", "HTTPCode_Target_5XX_Count", target, 10,
+                       statistic="Sum")]
+    region = p.bedrock_region if p.bedrock_region and p.bedrock_region != p.region else None
+    for key, model_id in p.bedrock_models:
+        specs.append(AlarmSpec(f"bedrock-throttles-{key}", f"Bedrock throttled {model_id}: answers fail or slow down; "
+                               "request a quota increase or use a cross-Region inference profile",
+                               "AWS/Bedrock", "InvocationThrottles", {"ModelId": model_id}, 5, statistic="Sum",
+                               evaluation_periods=1, region=region))
     return specs
 
 
@@ -94,6 +121,8 @@ class Observability(Construct):
         specs = alarm_specs(props)
         self.alarm_names = []
         for spec in specs:
+            if spec.region:
+                continue
             alarm = CloudwatchMetricAlarm(
                 self, spec.key, alarm_name=f"{props.name}-{spec.key}", alarm_description=spec.description,
                 namespace=spec.namespace, metric_name=spec.metric, dimensions=spec.dimensions,
@@ -106,7 +135,7 @@ class Observability(Construct):
         widgets = [{
             "type": "metric", "width": 8, "height": 6, "x": (i % 3) * 8, "y": (i // 3) * 6,
             "properties": {
-                "title": spec.key, "region": props.region, "view": "timeSeries", "period": spec.period,
+                "title": spec.key, "region": spec.region or props.region, "view": "timeSeries", "period": spec.period,
                 "stat": spec.extended_statistic or spec.statistic,
                 "metrics": [[spec.namespace, spec.metric, *[v for pair in spec.dimensions.items() for v in pair]]],
                 "annotations": {"horizontal": [{"label": "alarm", "value": spec.threshold}]},

@@ -22,6 +22,7 @@ Source references below are to the open-webui 0.12.4 wheel
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 # Path of the Google callback. v0.12.4 serves both "/oauth/{provider}/login/callback"
@@ -89,6 +90,13 @@ class OpenWebUISettings:
     admin_password_secret_arn: str | None = None  # plain-string secret, generated
     admin_plugins: bool = False  # Functions / Tools / tool servers: admin-supplied Python in the task
     longest_answer_seconds: int | None = None  # bound of one model call (AIOHTTP_CLIENT_TIMEOUT)
+    # The model gateway (modules/model_gateway.py): OpenAI-compatible base URL ".../v1" and its key.
+    model_gateway_url: str | None = None
+    model_gateway_key_secret_arn: str | None = None  # plain-string secret ("sk-...")
+    chat_models: tuple[str, ...] = ()  # the names the gateway serves them under
+    default_model: str | None = None
+    embedding_model: str | None = None  # the gateway's name for the embedding model
+    embedding_dimension: int = 1536  # Open WebUI's own default vector length
 
     def __post_init__(self) -> None:
         url = self.public_url
@@ -116,6 +124,14 @@ class OpenWebUISettings:
         if not 0 < self.user_active_status_update_interval < 180:
             # open_webui/env.py:360: "keep under the 180s active-user window".
             raise ValueError("user_active_status_update_interval must be in (0, 180) seconds")
+        if bool(self.model_gateway_url) != bool(self.model_gateway_key_secret_arn):
+            raise ValueError("model_gateway_url and model_gateway_key_secret_arn go together (both or neither)")
+        if self.model_gateway_url and (not self.chat_models or self.default_model not in self.chat_models
+                                       or not self.embedding_model):
+            raise ValueError("a model gateway needs chat_models, a default_model among them and an embedding_model")
+        if not 0 < self.embedding_dimension <= 2000:
+            # config.py:664: above 2000 pgvector needs halfvec, which this deployment does not switch on.
+            raise ValueError("embedding_dimension must be in 1..2000")
 
     @property
     def is_https(self) -> bool:
@@ -203,7 +219,7 @@ def container_environment(s: OpenWebUISettings) -> dict[str, str]:
         # config.py:243/325: both default to on, with Ollama at localhost:11434 and OpenAI at
         # https://api.openai.com/v1 (empty key): every GET /api/models (each page load) then calls
         # them (the integration tier's egress sink caught it). No Ollama in this architecture; the
-        # OpenAI-compatible provider is added here (URL + key secret) once one is chosen.
+        # OpenAI connection is switched on for the model gateway by model_environment() below.
         "ENABLE_OLLAMA_API": "false",
         "ENABLE_OPENAI_API": "false",
         # --- cookies ---------------------------------------------------------------------------
@@ -253,6 +269,7 @@ def container_environment(s: OpenWebUISettings) -> dict[str, str]:
                 "WEBSOCKET_MANAGER": "redis",
             }
         )
+    env.update(model_environment(s))
     return env
 
 
@@ -279,6 +296,29 @@ def _operator_safety(s: OpenWebUISettings) -> dict[str, str]:
     return env
 
 
+def model_environment(s: OpenWebUISettings) -> dict[str, str]:
+    """Chat and retrieval embeddings through the model gateway (empty without one)."""
+    if not s.model_gateway_url:
+        return {}
+    return {
+        # config.py:325-348: one connection, the gateway; its key is OPENAI_API_KEYS (a secret).
+        "ENABLE_OPENAI_API": "true",
+        "OPENAI_API_BASE_URLS": s.model_gateway_url,
+        # config.py:355 + routers/openai.py:615-631: with model_ids the model list is built from
+        # configuration, so a page load never calls the gateway, the embedding model is not offered
+        # as a chat model, and a gateway outage does not empty the model picker.
+        "OPENAI_API_CONFIGS": json.dumps({"0": {"enable": True, "model_ids": list(s.chat_models)}}, separators=(",", ":")),
+        "DEFAULT_MODELS": s.default_model or "",  # config.py:1702, comma-separated model ids
+        # config.py:1009-1106: embeddings from the gateway, so no task loads a local model.
+        "RAG_EMBEDDING_ENGINE": "openai",
+        "RAG_OPENAI_API_BASE_URL": s.model_gateway_url,
+        "RAG_EMBEDDING_MODEL": s.embedding_model or "",
+        # config.py:660 + retrieval/vector/dbs/pgvector.py:55-77: the vector column's length; the
+        # migration task creates the table with it (docker/ajuda_migrate.py).
+        "PGVECTOR_INITIALIZE_MAX_VECTOR_LENGTH": str(s.embedding_dimension),
+    }
+
+
 def container_secrets(s: OpenWebUISettings) -> dict[str, str]:
     """ECS ``secrets``: NAME -> valueFrom (a secret ARN, or ``ARN:json-key::``)."""
     db = s.database_credentials_secret_arn
@@ -293,13 +333,18 @@ def container_secrets(s: OpenWebUISettings) -> dict[str, str]:
         secrets["GOOGLE_CLIENT_SECRET"] = s.google_client_secret_arn
     if s.admin_password_secret_arn:
         secrets["WEBUI_ADMIN_PASSWORD"] = s.admin_password_secret_arn
+    if s.model_gateway_key_secret_arn:
+        # One key, two readers: the chat connection (config.py:340) and retrieval (config.py:1106).
+        secrets["OPENAI_API_KEYS"] = s.model_gateway_key_secret_arn
+        secrets["RAG_OPENAI_API_KEY"] = s.model_gateway_key_secret_arn
     return secrets
 
 
 def secret_arns(s: OpenWebUISettings) -> list[str]:
     """The secrets the task execution role must read (GetSecretValue), without JSON-key suffixes."""
     arns = [s.webui_secret_key_secret_arn, s.database_credentials_secret_arn]
-    arns += [a for a in (s.redis_auth_secret_arn, s.google_client_secret_arn, s.admin_password_secret_arn) if a]
+    arns += [a for a in (s.redis_auth_secret_arn, s.google_client_secret_arn, s.admin_password_secret_arn,
+                         s.model_gateway_key_secret_arn) if a]
     return list(dict.fromkeys(arns))
 
 

@@ -41,3 +41,19 @@ def assume_role_policy(service: str, *, source_account: Optional[str] = None) ->
     if source_account:
         trust["Condition"] = {"StringEquals": {"aws:SourceAccount": source_account}}
     return document(trust)
+
+
+def task_execution_statements(*, repository_arn: str, log_group_arn: str, kms_key_arn: str,
+                              secret_arns: list[str]) -> list[dict[str, Any]]:
+    """What ECS itself needs to start a task: pull one repository, write one log group, read the task's secrets."""
+    statements = [
+        # GetAuthorizationToken is account-wide by design: it cannot name a repository.
+        statement("EcrLogin", ["ecr:GetAuthorizationToken"], ["*"]),
+        statement("EcrPull", ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
+                  [repository_arn]),
+        statement("Logs", ["logs:CreateLogStream", "logs:PutLogEvents"], [f"{log_group_arn}:*"]),
+        statement("DecryptWithStackKey", ["kms:Decrypt"], [kms_key_arn]),
+    ]
+    if secret_arns:
+        statements.append(statement("ReadTaskSecrets", ["secretsmanager:GetSecretValue"], secret_arns))
+    return statements

@@ -35,6 +35,10 @@ class SecretConfig:
     username: Optional[str] = None
     recovery_window_days: int = 7
     rotation_note: str = "Rotating this value needs a coordinated restart; it is rotated by redeploying"
+    # Fixed text before a generated value (e.g. "sk-", the form LiteLLM expects of an API key).
+    value_prefix: str = ""
+    # Letters and digits only, for values that travel inside lists (Open WebUI splits OPENAI_API_KEYS on ";").
+    alphanumeric: bool = False
 
 
 class Secret(Construct):
@@ -54,8 +58,10 @@ class Secret(Construct):
         generated = DataAwsSecretsmanagerRandomPassword(
             self, "generator", password_length=config.generated_length,
             exclude_characters=EXCLUDED_PASSWORD_CHARACTERS, include_space=False, require_each_included_type=True,
+            exclude_punctuation=config.alphanumeric,
         )
-        password = generated.random_password
+        password = Fn.join("", [config.value_prefix, generated.random_password]) if config.value_prefix \
+            else generated.random_password
         value = Fn.jsonencode({"username": config.username, "password": password}) if config.username else password
         self.version = SecretsmanagerSecretVersion(
             self, "value", secret_id=self.secret.id, secret_string=value,

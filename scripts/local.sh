@@ -5,7 +5,9 @@
 #
 #   bash scripts/local.sh up       # set up, start the emulator, deploy, print the outputs
 #   bash scripts/local.sh plan     # a fresh plan of the deployed stack (exit 2 = changes)
-#   bash scripts/local.sh down     # destroy both stacks and stop the emulator
+#   bash scripts/local.sh down     # destroy both stacks and stop the emulator (and the app)
+#   bash scripts/local.sh app      # run the app: 2 Open WebUI replicas, the model gateway and a Bedrock
+#                                  # stand-in (tests/integration/local_app.py); prints the URL to open
 #
 # Everything it creates lives under .local/ (AJUDA_LOCAL_DIR): the emulator's log, the
 # synthesized stacks (.local/cdktf.out, apart from the repository's cdktf.out), the bootstrap
@@ -97,9 +99,16 @@ plan() {
   return "$changes"
 }
 
+app() {
+  ensure_venv
+  bash "$AJUDA_ROOT/scripts/integration-env.sh" >/dev/null
+  (cd "$AJUDA_ROOT" && python -m tests.integration.local_app start --dir "$LOCAL_DIR/app")
+}
+
 down() {
   steps_begin down
   setup
+  (cd "$AJUDA_ROOT" && python -m tests.integration.local_app stop --dir "$LOCAL_DIR/app")
   if ! AJUDA_EMULATOR_ENDPOINT="$(emulator_endpoint)"; then
     log "the emulator is not running: nothing to destroy"
     return 0
@@ -117,5 +126,6 @@ case "${1:-up}" in
   up) up ;;
   plan) plan ;;
   down) down ;;
-  *) die "usage: bash scripts/local.sh [up|plan|down]" ;;
+  app) app ;;
+  *) die "usage: bash scripts/local.sh [up|plan|down|app]" ;;
 esac

@@ -34,7 +34,7 @@ python main.py
 source "$AJUDA_ROOT/.ci/lint-tools.sh" .venv-tools
 mapfile -t stacks < <(find cdktf.out/stacks -mindepth 1 -maxdepth 1 -type d | sort)
 run_checkov "${stacks[@]}"
-run_hadolint Dockerfile
+run_hadolint Dockerfile docker/gateway/Dockerfile
 run_shellcheck
 run_actionlint
 log "all tests and linters passed"

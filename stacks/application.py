@@ -10,10 +10,11 @@ from constructs import Construct
 
 from config import catalog
 from config.model import EnvironmentConfig
-from modules import firewall, open_webui
+from modules import firewall, model_gateway, open_webui
 from modules.cache import Cache, CacheProps
 from modules.database import Database, DatabaseProps
 from modules.encryption import EncryptionKey, EncryptionKeyConfig
+from modules.gateway import Gateway, GatewayProps
 from modules.load_balancer import LoadBalancer, LoadBalancerProps
 from modules.network import Network, NetworkProps
 from modules.observability import Observability, ObservabilityProps
@@ -83,6 +84,7 @@ class ApplicationStack(TerraformStack):
                                                     client_security_group_id=app_group.id, kms_key_arn=key.arn))
 
         secrets = self._application_secrets(env, name, key.arn)
+        gateway = self._model_gateway(env, name, account_id, key.arn, network, app_group.id)
         settings = open_webui.OpenWebUISettings(
             public_url=load_balancer.public_url,
             aws_region=env.region,
@@ -108,6 +110,7 @@ class ApplicationStack(TerraformStack):
             oauth_allowed_domains=env.auth.oauth_allowed_domains,
             admin_plugins=env.auth.admin_plugins,
             longest_answer_seconds=env.service.longest_answer_seconds,
+            **self._model_settings(env, gateway),
         )
         service = Service(self, "service", ServiceProps(
             config=env.service, name=name, region=env.region, account_id=account_id,
@@ -120,6 +123,7 @@ class ApplicationStack(TerraformStack):
             secrets=open_webui.container_secrets(settings),
             secret_arns=open_webui.secret_arns(settings),
         ))
+        gateway.run_in(service.cluster_arn)
         if env.waf_enabled:
             WebAcl(self, "waf", WebAclProps(name=name, load_balancer_arn=load_balancer.arn,
                                              rate_limit_per_5_minutes=env.operations.waf_rate_limit_per_5_minutes,
@@ -133,6 +137,10 @@ class ApplicationStack(TerraformStack):
             db_allocated_storage_gb=env.database.allocated_storage_gb,
             db_memory_gib=catalog.RDS_INSTANCE_MEMORY_GIB[env.database.instance_class],
             cache_node_id=f"{cache.replication_group_id}-001" if cache else None,
+            gateway_load_balancer_arn_suffix=gateway.arn_suffix,
+            gateway_target_group_arn_suffix=gateway.target_group_arn_suffix,
+            bedrock_region=env.models.bedrock_region,
+            bedrock_models=model_gateway.alarm_models(env.models),
         ))
 
         outputs = {
@@ -154,9 +162,44 @@ class ApplicationStack(TerraformStack):
             # `aws ecs run-task --overrides` for the one-off migration run of a release (README).
             "migration_overrides": json.dumps({"containerOverrides": [
                 open_webui.migration_container_override(CONTAINER_NAME)]}),
+            "gateway_ecr_repository_url": self.gateway_repository_url,
+            "gateway_task_definition_arn": gateway.task_definition_arn,
+            "gateway_url": gateway.base_url,
         }
         for output_name, value in outputs.items():
             TerraformOutput(self, output_name, value=value)
+
+    def _model_gateway(self, env: EnvironmentConfig, name: str, account_id: str, kms_key_arn: str,
+                       network: Network, app_group_id: str) -> Gateway:
+        """LiteLLM in front of Bedrock, with its own key, image repository and log group."""
+        key = Secret(self, "model-gateway-key", SecretConfig(
+            name=f"{name}/model-gateway-key", kms_key_arn=kms_key_arn, generated_length=48,
+            value_prefix=model_gateway.KEY_PREFIX, alphanumeric=True,
+            description="LITELLM_MASTER_KEY of the model gateway; Open WebUI presents it as its OpenAI API key",
+            rotation_note="Both services read it at start: replace the value, then redeploy the gateway and Open WebUI"))
+        registry = Registry(self, "gateway-images", RegistryConfig(
+            repository_name=env.gateway.image_repository_name, kms_key_arn=kms_key_arn,
+            force_delete=env.storage.force_destroy))
+        gateway = Gateway(self, "model-gateway", GatewayProps(
+            config=env.gateway, models=env.models, name=name, region=env.region, account_id=account_id,
+            vpc_id=network.vpc_id, subnet_ids=network.app_subnet_ids, client_security_group_id=app_group_id,
+            image=f"{registry.repository_url}:{env.gateway.image_tag}", repository_arn=registry.repository_arn,
+            kms_key_arn=kms_key_arn, master_key_secret_arn=key.arn, log_retention_days=env.service.log_retention_days,
+            drain_seconds=env.service.drain_seconds))
+        self.gateway_repository_url = registry.repository_url
+        return gateway
+
+    @staticmethod
+    def _model_settings(env: EnvironmentConfig, gateway: Gateway) -> dict:
+        """The Open WebUI settings that point chat and retrieval at the gateway."""
+        return {
+            "model_gateway_url": gateway.base_url,
+            "model_gateway_key_secret_arn": gateway.master_key_secret_arn,
+            "chat_models": tuple(m.name for m in env.models.chat_models),
+            "default_model": env.models.default_model,
+            "embedding_model": model_gateway.EMBEDDING_MODEL_NAME,
+            "embedding_dimension": env.models.embedding_dimension,
+        }
 
     def _application_secrets(self, env: EnvironmentConfig, name: str, kms_key_arn: str) -> dict[str, Secret]:
         """The secrets the app reads; generated ones are never typed by a person."""

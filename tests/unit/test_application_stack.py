@@ -12,7 +12,7 @@ PROD, DEV = "ajuda-prod", "ajuda-dev"
 
 
 def container(synthesized, stack: str) -> dict:
-    task = synthesized.one(stack, "aws_ecs_task_definition")
+    task = synthesized.one(stack, "aws_ecs_task_definition", "service_task")
     definitions = _decode(task["container_definitions"])
     assert len(definitions) == 1
     return definitions[0]
@@ -74,7 +74,8 @@ def _group_key(synthesized, stack: str, suffix: str) -> str:
 
 @pytest.mark.parametrize("stack", [PROD, DEV])
 def test_security_groups_are_chained_internet_alb_ecs_rds(synthesized, stack):
-    alb, app, db, cache = (_group_key(synthesized, stack, s) for s in ("alb", "app", "database", "cache"))
+    alb, app, db, cache, gateway_lb, gateway = (_group_key(synthesized, stack, s) for s in (
+        "alb", "app", "database", "cache", "gateway-lb", "gateway"))
     ingress = list(synthesized.resources(stack, "aws_vpc_security_group_ingress_rule").values())
     summary = sorted(
         (rule["security_group_id"].split(".")[1], rule["from_port"], rule.get("cidr_ipv4") or rule["referenced_security_group_id"].split(".")[1])
@@ -83,6 +84,7 @@ def test_security_groups_are_chained_internet_alb_ecs_rds(synthesized, stack):
     assert summary == sorted([
         (alb, 80, "0.0.0.0/0"), (alb, 443, "0.0.0.0/0"),
         (app, 8080, alb), (db, 5432, app), (cache, 6379, app),
+        (gateway_lb, 80, app), (gateway, 4000, gateway_lb),
     ])
     for rule in ingress:
         assert rule["ip_protocol"] == "tcp" and rule["from_port"] == rule["to_port"]
@@ -102,8 +104,8 @@ def test_every_rule_has_a_description_and_only_alb_listeners_face_the_internet(s
     assert all(r["security_group_id"] == f"${{aws_security_group.{alb}.id}}" for r in open_ingress)
     open_egress = [r for r in synthesized.resources(stack, "aws_vpc_security_group_egress_rule").values()
                    if r.get("cidr_ipv4") == "0.0.0.0/0"]
-    assert [(r["from_port"], r["security_group_id"].split(".")[1]) for r in open_egress] == [
-        (443, _group_key(synthesized, stack, "app"))]
+    assert sorted((r["from_port"], r["security_group_id"].split(".")[1]) for r in open_egress) == sorted([
+        (443, _group_key(synthesized, stack, "app")), (443, _group_key(synthesized, stack, "gateway"))])
 
 
 def test_default_security_group_is_closed(synthesized):
@@ -114,7 +116,7 @@ def test_default_security_group_is_closed(synthesized):
 # --- load balancer ------------------------------------------------------------------------------
 
 def test_alb_is_public_with_long_idle_timeout_and_logs(synthesized):
-    alb = synthesized.one(PROD, "aws_lb")
+    alb = synthesized.one(PROD, "aws_lb", "load-balancer_")
     assert alb["internal"] is False and alb["load_balancer_type"] == "application"
     assert alb["idle_timeout"] == 300
     assert alb["drop_invalid_header_fields"] is True
@@ -123,14 +125,14 @@ def test_alb_is_public_with_long_idle_timeout_and_logs(synthesized):
 
 
 def test_target_group_is_ip_on_8080_with_open_webui_health_check(synthesized):
-    group = synthesized.one(PROD, "aws_lb_target_group")
+    group = synthesized.one(PROD, "aws_lb_target_group", "load-balancer_")
     assert (group["port"], group["protocol"], group["target_type"]) == (8080, "HTTP", "ip")
     assert group["health_check"]["path"] == "/health"
     assert group["health_check"]["matcher"] == "200"
 
 
 def test_https_listener_with_certificate_and_http_redirect_when_domain_is_set(synthesized):
-    listeners = synthesized.resources(PROD, "aws_lb_listener")
+    listeners = {k: v for k, v in synthesized.resources(PROD, "aws_lb_listener").items() if k.startswith("load-balancer_")}
     by_port = {v["port"]: v for v in listeners.values()}
     assert set(by_port) == {80, 443}
     https = by_port[443]
@@ -146,7 +148,7 @@ def test_https_listener_with_certificate_and_http_redirect_when_domain_is_set(sy
 
 
 def test_without_domain_the_alb_serves_http_only(synthesized):
-    listeners = list(synthesized.resources("ajuda-local", "aws_lb_listener").values())
+    listeners = [v for k, v in synthesized.resources("ajuda-local", "aws_lb_listener").items() if k.startswith("load-balancer_")]
     assert [(l["port"], l["default_action"][0]["type"]) for l in listeners] == [(80, "forward")]
     assert not synthesized.resources("ajuda-local", "aws_acm_certificate")
 
@@ -156,7 +158,7 @@ def test_without_domain_the_alb_serves_http_only(synthesized):
 def test_prod_service_matches_the_reference(synthesized):
     cluster = synthesized.one(PROD, "aws_ecs_cluster")
     assert cluster["name"] == "open-webui-cluster"
-    service = synthesized.one(PROD, "aws_ecs_service")
+    service = synthesized.one(PROD, "aws_ecs_service", "service_")
     assert service["name"] == "open-webui-service"
     assert service["desired_count"] == 2
     assert service["deployment_circuit_breaker"] == {"enable": True, "rollback": True}
@@ -169,7 +171,7 @@ def test_prod_service_matches_the_reference(synthesized):
 
 
 def test_prod_task_definition_size_port_and_logs(synthesized):
-    task = synthesized.one(PROD, "aws_ecs_task_definition")
+    task = synthesized.one(PROD, "aws_ecs_task_definition", "service_task")
     assert (task["cpu"], task["memory"]) == ("1024", "2048")
     assert task["requires_compatibilities"] == ["FARGATE"] and task["network_mode"] == "awsvpc"
     assert task["execution_role_arn"] != task["task_role_arn"]
@@ -265,11 +267,11 @@ def test_dev_database_is_small_single_az_and_disposable(synthesized):
 
 
 def test_dev_is_cheaper_than_prod(synthesized):
-    service = synthesized.one(DEV, "aws_ecs_service")
+    service = synthesized.one(DEV, "aws_ecs_service", "service_")
     assert service["desired_count"] == 1
     assert service["capacity_provider_strategy"] == [{"capacity_provider": "FARGATE_SPOT", "weight": 1}]
     assert synthesized.one(DEV, "aws_ecs_cluster")["name"] == "open-webui-cluster-dev"
-    assert synthesized.one(DEV, "aws_lb")["enable_deletion_protection"] is False
+    assert synthesized.one(DEV, "aws_lb", "load-balancer_")["enable_deletion_protection"] is False
 
 
 # --- S3 and ECR -----------------------------------------------------------------------------------
@@ -292,11 +294,11 @@ def test_documents_bucket_is_private_encrypted_versioned_and_tls_only(synthesize
 
 
 def test_ecr_repository_is_immutable_scanned_and_pruned(synthesized):
-    repository = synthesized.one(PROD, "aws_ecr_repository")
+    repository = synthesized.one(PROD, "aws_ecr_repository", "registry_")
     assert repository["name"] == "ajuda-digital"
     assert repository["image_tag_mutability"] == "IMMUTABLE"
     assert repository["image_scanning_configuration"]["scan_on_push"] is True
-    rules = json.loads(synthesized.one(PROD, "aws_ecr_lifecycle_policy")["policy"])["rules"]
+    rules = json.loads(synthesized.one(PROD, "aws_ecr_lifecycle_policy", "registry_")["policy"])["rules"]
     assert {r["selection"]["tagStatus"] for r in rules} == {"untagged", "any"}
 
 

@@ -30,10 +30,10 @@ def with_auth(**changes):
     return replace(PROD, auth=replace(PROD.auth, **changes))
 
 
-def container(synthesized, stack: str) -> dict:
-    """Open WebUI's container (the stack may hold other services' task definitions too)."""
+def container(synthesized, stack: str, name: str = CONTAINER_NAME) -> dict:
+    """Open WebUI's container, or another service's (the stack holds the model gateway's too)."""
     (found,) = [c for task in synthesized.resources(stack, "aws_ecs_task_definition").values()
-                for c in json.loads(task["container_definitions"]) if c["name"] == CONTAINER_NAME]
+                for c in json.loads(task["container_definitions"]) if c["name"] == name]
     return found
 
 
@@ -168,3 +168,14 @@ def test_draining_and_stop_timeout_cover_the_longest_answer(synthesized, stack):
     assert longest < stop_timeout <= catalog.FARGATE_MAX_STOP_TIMEOUT_SECONDS
     assert longest < delay <= catalog.ALB_MAX_DEREGISTRATION_DELAY_SECONDS
     assert stop_timeout == delay == service.drain_seconds
+
+
+@pytest.mark.parametrize("stack", APP_STACKS)
+def test_the_model_gateway_drains_as_long_as_open_webui(synthesized, stack):
+    """Every streamed answer also passes through the gateway: a gateway deploy must not cut it either."""
+    from modules import model_gateway
+
+    service = environment_config(stack).service
+    gateway = container(synthesized, stack, model_gateway.CONTAINER_NAME)
+    (group,) = [g for g in synthesized.resources(stack, "aws_lb_target_group").values() if g["name"].endswith("-gw")]
+    assert gateway["stopTimeout"] == int(group["deregistration_delay"]) == service.drain_seconds

@@ -20,6 +20,9 @@ EXPECTED_ALARMS = {
     "rds-freeable-memory": ("AWS/RDS", "FreeableMemory"),
     "rds-connections": ("AWS/RDS", "DatabaseConnections"),
     "cache-memory": ("AWS/ElastiCache", "DatabaseMemoryUsagePercentage"),
+    "gateway-5xx": ("AWS/ApplicationELB", "HTTPCode_Target_5XX_Count"),
+    **{f"bedrock-throttles-{model}": ("AWS/Bedrock", "InvocationThrottles")
+       for model in ("nova-lite", "nova-pro", "claude-3.5-haiku", "embeddings")},
 }
 
 
@@ -75,7 +78,7 @@ def test_vpc_flow_logs_go_to_an_encrypted_log_group(synthesized):
 
 
 def test_alb_access_logs_and_their_bucket_policy(synthesized):
-    alb = synthesized.one(PROD, "aws_lb")
+    alb = synthesized.one(PROD, "aws_lb", "load-balancer_")
     logs = alb["access_logs"]
     buckets = {k: v["bucket"] for k, v in synthesized.resources(PROD, "aws_s3_bucket").items()}
     archive_key = next(k for k, name in buckets.items() if name == "openwebui-ajudadigital-logs")
@@ -103,15 +106,15 @@ def test_rds_hardening(synthesized):
 
 
 def test_ecs_exec_off_and_capabilities_dropped(synthesized):
-    assert synthesized.one(PROD, "aws_ecs_service")["enable_execute_command"] is False
-    container = json.loads(synthesized.one(PROD, "aws_ecs_task_definition")["container_definitions"])[0]
+    assert synthesized.one(PROD, "aws_ecs_service", "service_")["enable_execute_command"] is False
+    container = json.loads(synthesized.one(PROD, "aws_ecs_task_definition", "service_task")["container_definitions"])[0]
     assert container["linuxParameters"]["capabilities"]["drop"] == ["ALL"]
 
 
 def test_kms_key_rotates_and_encrypts_the_data_stores(synthesized):
     key = synthesized.one(PROD, "aws_kms_key")
     assert key["enable_key_rotation"] is True
-    assert "aws_kms_key" in synthesized.one(PROD, "aws_ecr_repository")["encryption_configuration"][0]["kms_key"]
+    assert "aws_kms_key" in synthesized.one(PROD, "aws_ecr_repository", "registry_")["encryption_configuration"][0]["kms_key"]
     for secret in synthesized.resources(PROD, "aws_secretsmanager_secret").values():
         assert "aws_kms_key" in secret["kms_key_id"]
     assert "aws_kms_key" in synthesized.one(PROD, "aws_elasticache_replication_group")["kms_key_id"]
