@@ -141,7 +141,7 @@ def test_admin_account_is_configured_with_a_generated_password(synthesized, stac
     generators = synthesized.stack(stack)["data"]["aws_secretsmanager_random_password"]
     (generator,) = [g for k, g in generators.items() if k.startswith("webui-admin-password")]
     assert 20 <= generator["password_length"] <= 72
-    policy = synthesized.one(stack, "aws_iam_role_policy", "execution-policy")["policy"]
+    policy = synthesized.one(stack, "aws_iam_role_policy", "service_execution-policy")["policy"]
     assert f"aws_secretsmanager_secret.{secret_id}.arn" in policy
 
 
