@@ -444,26 +444,11 @@ class EgressSink:
         client.settimeout(None)
         upstream.settimeout(None)
         client.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
+        # The same byte pump as the loopback load balancer (both ways, closing both ends at EOF).
+        from tests.support.tcp_balancer import _pipe
 
-        def copy(source: socket.socket, target: socket.socket) -> None:
-            try:
-                while data := source.recv(65536):
-                    target.sendall(data)
-            except OSError:
-                pass
-            finally:
-                for sock in (source, target):
-                    try:
-                        sock.shutdown(socket.SHUT_RDWR)
-                    except OSError:
-                        pass
-
-        back = threading.Thread(target=copy, args=(upstream, client), daemon=True)
-        back.start()
-        copy(client, upstream)
-        back.join(timeout=30)
-        client.close()
-        upstream.close()
+        threading.Thread(target=_pipe, args=(upstream, client), daemon=True).start()
+        _pipe(client, upstream)
 
     def stop(self) -> None:
         self._stop.set()
