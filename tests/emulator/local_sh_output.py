@@ -1,7 +1,7 @@
 """What ``scripts/local.sh`` prints: one line per step, the outputs, the full log kept; on failure, what failed.
 
-test_local_deploy.py checks its own ``local.sh up`` / ``down`` with these (one deployment for the
-whole tier); test_local_sh_output.py checks the failure path.
+test_local_deploy.py checks its own ``local.sh up`` / ``plan`` / ``down`` with these (one deployment
+for the whole tier). The failure summary itself is tests/unit/test_deploy_log.py.
 """
 
 from __future__ import annotations
