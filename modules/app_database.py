@@ -15,8 +15,11 @@ from modules.app_database_access import AppDatabaseAccess
 @dataclass(frozen=True)
 class AppDatabaseProps:
     access: AppDatabaseAccess
-    # A Terraform reference to the password (read from Secrets Manager), never a literal.
+    # An ephemeral Terraform expression for the password (read from Secrets Manager), never a literal:
+    # it goes to the write-only ``password_wo``, so it is in neither state nor plan.
     password_reference: str
+    # Terraform sends ``password_wo`` only when this changes: bump it to set the role's password again.
+    password_version: str = "1"
 
 
 class AppDatabase(Construct):
@@ -26,7 +29,8 @@ class AppDatabase(Construct):
         extensions = [Extension(self, f"extension-{name}", name=name, database=access.database)
                       for name in access.extensions]
         role = Role(
-            self, "role", name=access.role, login=True, password=props.password_reference,
+            self, "role", name=access.role, login=True,
+            password_wo=props.password_reference, password_wo_version=props.password_version,
             superuser=False, create_database=False, create_role=False, inherit=False, replication=False,
             connection_limit=access.connection_limit,
         )

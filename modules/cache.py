@@ -38,6 +38,8 @@ class Cache(Construct):
         auth = Secret(self, "auth-token", SecretConfig(
             name=f"{props.name}/valkey-auth-token", description="AUTH token of the Open WebUI Valkey cache",
             kms_key_arn=props.kms_key_arn, generated_length=64,
+            # auth_token has no write-only form in hashicorp/aws 5.100.0: the one secret in state (README).
+            readable_value=True,
         ))
         replicated = cfg.num_cache_clusters > 1
         self.group = ElasticacheReplicationGroup(

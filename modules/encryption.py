@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Optional
 
 from cdktf_cdktf_provider_aws.kms_alias import KmsAlias
 from cdktf_cdktf_provider_aws.kms_key import KmsKey
@@ -18,6 +19,8 @@ class EncryptionKeyConfig:
     region: str
     partition: str = "aws"
     deletion_window_days: int = 30
+    # A key policy of its own (JSON) instead of the default below, for a key with a narrower use.
+    key_policy: Optional[str] = None
 
 
 class EncryptionKey(Construct):
@@ -43,7 +46,7 @@ class EncryptionKey(Construct):
             description=f"{config.alias}: data at rest",
             enable_key_rotation=True,
             deletion_window_in_days=config.deletion_window_days,
-            policy=key_policy,
+            policy=config.key_policy or key_policy,
         )
         KmsAlias(self, "alias", name=f"alias/{config.alias}", target_key_id=self.key.key_id)
         self.arn = self.key.arn

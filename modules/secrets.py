@@ -1,8 +1,13 @@
 """Secrets Manager secrets whose values never pass through code, configuration or synthesized JSON.
 
-Generated values come from Secrets Manager's own generator (GetRandomPassword) at apply time, so
-they exist only in AWS and in Terraform state (which is encrypted in S3). ``ignore_changes`` keeps
-the generator, which answers differently on every read, from rotating the value on every plan.
+Generated values come from Secrets Manager's own generator (GetRandomPassword) at apply time and are
+written write-only: an ephemeral generator feeds ``secret_string_wo``, so the value exists only in
+Secrets Manager, never in Terraform state or a plan (README "What Terraform state may contain").
+``secret_string_wo_version`` is sent once; the generator, which answers differently on every
+plan, never rotates the value.
+
+The one exception is ``readable_value``: a consumer with no write-only argument (the ElastiCache
+AUTH token in hashicorp/aws 5.100.0) gets ``value_reference`` and the value is then in state.
 """
 
 from __future__ import annotations
@@ -16,12 +21,14 @@ from cdktf_cdktf_provider_aws.secretsmanager_secret import SecretsmanagerSecret
 from cdktf_cdktf_provider_aws.secretsmanager_secret_version import SecretsmanagerSecretVersion
 from constructs import Construct
 
-from modules import checkov
+from modules import checkov, ephemeral
 
 # Characters a generated password never contains. Not because the URL cannot carry them (the
 # entrypoint URL-encodes everything) but because ElastiCache AUTH rejects @ " / and spaces, and
 # RDS master passwords reject @ " / and spaces; one rule for all generated secrets.
 EXCLUDED_PASSWORD_CHARACTERS = "@\"/\\' `"
+# Terraform sends a write-only value only when its version changes: 1 writes it once, at creation.
+WRITE_ONLY_VERSION = 1
 
 
 @dataclass(frozen=True)
@@ -39,10 +46,13 @@ class SecretConfig:
     value_prefix: str = ""
     # Letters and digits only, for values that travel inside lists (Open WebUI splits OPENAI_API_KEYS on ";").
     alphanumeric: bool = False
+    # Expose the generated value to other resources (``value_reference``), which stores it in
+    # Terraform state. Only for a consumer with no write-only argument; README lists each one.
+    readable_value: bool = False
 
 
 class Secret(Construct):
-    """Exposes ``arn`` and, for generated secrets, ``value_reference`` (a Terraform reference, never the value)."""
+    """Exposes ``arn`` and, for ``readable_value`` secrets, ``value_reference`` (a Terraform reference, never the value)."""
 
     def __init__(self, scope: Construct, id: str, config: SecretConfig) -> None:
         super().__init__(scope, id)
@@ -55,16 +65,23 @@ class Secret(Construct):
         self.version: Optional[SecretsmanagerSecretVersion] = None
         if config.generated_length is None:
             return
-        generated = DataAwsSecretsmanagerRandomPassword(
-            self, "generator", password_length=config.generated_length,
-            exclude_characters=EXCLUDED_PASSWORD_CHARACTERS, include_space=False, require_each_included_type=True,
-            exclude_punctuation=config.alphanumeric,
-        )
-        password = Fn.join("", [config.value_prefix, generated.random_password]) if config.value_prefix \
-            else generated.random_password
-        value = Fn.jsonencode({"username": config.username, "password": password}) if config.username else password
-        self.version = SecretsmanagerSecretVersion(
-            self, "value", secret_id=self.secret.id, secret_string=value,
-            lifecycle={"ignore_changes": ["secret_string"]},
-        )
-        self.value_reference = self.version.secret_string
+        generator = {"password_length": config.generated_length, "exclude_characters": EXCLUDED_PASSWORD_CHARACTERS,
+                     "include_space": False, "require_each_included_type": True,
+                     "exclude_punctuation": config.alphanumeric}
+        if config.readable_value:
+            password = DataAwsSecretsmanagerRandomPassword(self, "generator", **generator).random_password
+            if config.value_prefix:
+                password = Fn.join("", [config.value_prefix, password])
+            value = Fn.jsonencode({"username": config.username, "password": password}) if config.username else password
+            # The generator answers differently on every read: without this, every plan rotates the value.
+            written = {"secret_string": value, "lifecycle": {"ignore_changes": ["secret_string"]}}
+        else:
+            generated = ephemeral.ephemeral_resource(self, "generator", "aws_secretsmanager_random_password", generator)
+            password_attribute = generated.attribute("random_password")
+            value = (ephemeral.jsonencode({"username": config.username, "password": password_attribute})
+                     if config.username
+                     else config.value_prefix.replace("${", "$${").replace("%{", "%%{") + password_attribute.reference)
+            written = {"secret_string_wo": value, "secret_string_wo_version": WRITE_ONLY_VERSION}
+        self.version = SecretsmanagerSecretVersion(self, "value", secret_id=self.secret.id, **written)
+        if config.readable_value:
+            self.value_reference = self.version.secret_string

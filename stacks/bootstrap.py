@@ -23,3 +23,4 @@ class BootstrapStack(TerraformStack):
                                                                      deny_insecure_transport=env.tls_only_bucket_policy))
         TerraformOutput(self, "state_bucket", value=backend.bucket_name)
         TerraformOutput(self, "lock_table", value=backend.lock_table_name)
+        TerraformOutput(self, "state_kms_key_arn", value=backend.kms_key_arn)

@@ -6,6 +6,7 @@ from cdktf import S3Backend, TerraformStack
 from cdktf_cdktf_provider_aws.provider import AwsProvider
 
 from config.model import EnvironmentConfig, StateBackendConfig
+from modules.state_backend import state_key_alias
 
 PROJECT = "ajuda-digital"
 
@@ -40,10 +41,12 @@ def state_key(state: StateBackendConfig, stack_name: str) -> str:
 
 
 def s3_backend(stack: TerraformStack, env: EnvironmentConfig, stack_name: str) -> S3Backend:
-    """Remote state in the environment's state bucket, locked in its DynamoDB table, encrypted at rest."""
+    """Remote state in the environment's state bucket, locked in its DynamoDB table, encrypted with its KMS key."""
     state = env.state
+    # Without kms_key_id, encrypt=true asks S3 for SSE-S3 on every state object, overriding the
+    # bucket's KMS default.
     settings: dict = {"bucket": state.bucket, "key": state_key(state, stack_name), "region": state.region,
-                      "dynamodb_table": state.lock_table, "encrypt": True}
+                      "dynamodb_table": state.lock_table, "encrypt": True, "kms_key_id": state_key_alias(state.bucket)}
     if env.emulator is not None:
         endpoint = env.emulator.endpoint
         settings.update(

@@ -2,18 +2,20 @@
 
 Runs with the postgresql provider from a machine that reaches RDS (an SSM port forward or a runner
 in the VPC; README "Database stack"): ``db_host``/``db_port`` override the RDS endpoint for that.
+
+Both passwords are read ephemerally: the master's only configures the provider and the app role's
+goes to the role's write-only ``password_wo``, so neither is in this stack's state or plan.
 """
 
 from __future__ import annotations
 
-from cdktf import Fn, TerraformStack, TerraformVariable
+from cdktf import TerraformStack, TerraformVariable
 from cdktf_cdktf_provider_aws.data_aws_db_instance import DataAwsDbInstance
-from cdktf_cdktf_provider_aws.data_aws_secretsmanager_secret_version import DataAwsSecretsmanagerSecretVersion
 from cdktf_cdktf_provider_postgresql.provider import PostgresqlProvider
 from constructs import Construct
 
 from config.model import EnvironmentConfig
-from modules import open_webui
+from modules import ephemeral, open_webui
 from modules.app_database import AppDatabase, AppDatabaseProps
 from modules.app_database_access import AppDatabaseAccess
 from stacks.common import aws_provider, s3_backend
@@ -38,16 +40,17 @@ class DatabaseStack(TerraformStack):
                                  description="Override the RDS endpoint, e.g. 127.0.0.1 through an SSM port forward")
         port = TerraformVariable(self, "db_port", type="number", default=5432, description="PostgreSQL port to connect to")
         instance = DataAwsDbInstance(self, "rds", db_instance_identifier=f"{env.stack_name}-postgres")
-        master = DataAwsSecretsmanagerSecretVersion(self, "master-secret",
-                                                    secret_id=f"${{{instance.fqn}.master_user_secret[0].secret_arn}}")
-        app = DataAwsSecretsmanagerSecretVersion(self, "app-secret", secret_id=f"{env.stack_name}/app-database")
+        master = ephemeral.ephemeral_resource(self, "master-secret", "aws_secretsmanager_secret_version",
+                                              {"secret_id": f"${{{instance.fqn}.master_user_secret[0].secret_arn}}"})
+        app = ephemeral.ephemeral_resource(self, "app-secret", "aws_secretsmanager_secret_version",
+                                           {"secret_id": f"{env.stack_name}/app-database"})
         PostgresqlProvider(
             self, "postgresql",
             host=f"${{var.{host.friendly_unique_id} != \"\" ? var.{host.friendly_unique_id} : {instance.fqn}.address}}",
             port=port.number_value,
             database=env.database.database_name,
-            username=Fn.lookup(Fn.jsondecode(master.secret_string), "username", ""),
-            password=Fn.lookup(Fn.jsondecode(master.secret_string), "password", ""),
+            username=master.json_field("secret_string", "username"),
+            password=master.json_field("secret_string", "password"),
             sslmode="require",
             # The RDS master is rds_superuser, not a PostgreSQL superuser.
             superuser=False,
@@ -55,5 +58,5 @@ class DatabaseStack(TerraformStack):
         )
         AppDatabase(self, "app", AppDatabaseProps(
             access=app_database_access(env),
-            password_reference=Fn.lookup(Fn.jsondecode(app.secret_string), "password", ""),
+            password_reference=app.json_field("secret_string", "password"),
         ))

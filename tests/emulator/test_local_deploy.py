@@ -1,26 +1,19 @@
 """End to end against the local AWS emulator: bootstrap, deploy, read back, re-plan, lock, destroy.
 
-The deployment is the README's main job itself, ``bash scripts/local.sh up`` (in a scratch
-AJUDA_LOCAL_DIR), so the command a newcomer runs first is the command CI proves. The tests run in
-order on that one deployment (module-scoped): that is the operator's sequence, and each apply
-costs minutes. local.sh starts the emulator on a free loopback port; ``local.sh down`` (or, if
-that fails, a direct stop) ends it, pass or fail.
+The deployment (fixture ``deployment``, tests/emulator/conftest.py) is the README's main job
+itself, ``bash scripts/local.sh up``, so the command a newcomer runs first is the command CI proves.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import time
-from pathlib import Path
 
 import boto3
 import pytest
 
 from tests.emulator import local_sh_output
-from tests.support import terraform
-from tests.support.cdktf_project import ROOT, CdktfProject
 from tools import emulator
 
 STACK = "ajuda-local"
@@ -50,50 +43,6 @@ GROUP_RULES = {"aws_vpc_security_group_egress_rule", "aws_vpc_security_group_ing
 def aws(service: str, endpoint: str):
     return boto3.client(service, endpoint_url=endpoint, region_name=REGION,
                         aws_access_key_id="emulator", aws_secret_access_key="emulator")
-
-
-def _local_sh(command: str, env: dict[str, str], log: Path) -> subprocess.CompletedProcess:
-    """The README's main job, ``bash scripts/local.sh up|down``, exactly as a newcomer runs it."""
-    with log.open("a") as sink:
-        return subprocess.run(["bash", str(ROOT / "scripts" / "local.sh"), command], env=env,
-                              stdout=sink, stderr=subprocess.STDOUT, timeout=1800)
-
-
-@pytest.fixture(scope="module")
-def deployment(tmp_path_factory):
-    terraform.required_tools()
-    local_dir = tmp_path_factory.mktemp("local-deploy")
-    log = local_dir / "local.sh.log"
-    env = {
-        **os.environ,
-        "CI": "true",  # plain progress lines instead of spinners
-        "AJUDA_LOCAL_DIR": str(local_dir),  # everything local.sh writes, apart from the developer's .local/
-        "AJUDA_CONFIG_FILE": "",
-    }
-    state = {"down": False}
-    try:
-        up = _local_sh("up", env, log)
-        assert up.returncode == 0, f"scripts/local.sh up failed:\n{log.read_text()[-6000:]}"
-        up_output = log.read_text()
-        endpoint = emulator.running_endpoint(local_dir / "moto")
-        assert endpoint and endpoint.startswith("http://127.0.0.1:"), endpoint
-        outputs = json.loads((local_dir / "outputs.json").read_text())[STACK]
-        # The same settings local.sh deploys with, for the re-plan, the lock race and the destroy.
-        project = CdktfProject(local_dir, {
-            **env,
-            "AJUDA_ENVIRONMENTS": "local",
-            "AJUDA_EMULATOR_ENDPOINT": endpoint,
-            "AJUDA_BOOTSTRAP_STATE_DIR": str(local_dir / "state"),
-            "TF_CLI_CONFIG_FILE": str(local_dir / "terraformrc"),
-            "CHECKPOINT_DISABLE": "1",
-            "AWS_ACCESS_KEY_ID": "emulator", "AWS_SECRET_ACCESS_KEY": "emulator", "AWS_DEFAULT_REGION": REGION,
-        })
-        yield {"endpoint": endpoint, "project": project, "outputs": outputs, "state": state, "up_output": up_output,
-               "local_sh": lambda command: _local_sh(command, env, log), "local_dir": local_dir, "log": log}
-    finally:
-        if not state["down"]:
-            _local_sh("down", env, log)
-        emulator.cli_stop(local_dir / "moto")  # a no-op unless `down` failed before stopping it
 
 
 def test_outputs_name_what_operators_need(deployment):
@@ -243,6 +192,7 @@ def test_concurrent_run_fails_on_the_lock_and_state_survives(deployment):
     assert project.terraform(STACK, "state", "list").stdout == before
 
 
+@pytest.mark.destroys_deployment
 def test_destroy_leaves_nothing_of_the_stack(deployment):
     project, endpoint = deployment["project"], deployment["endpoint"]
     project.run("destroy", STACK)
@@ -256,6 +206,7 @@ def test_destroy_leaves_nothing_of_the_stack(deployment):
     assert buckets == {STATE_BUCKET}
 
 
+@pytest.mark.destroys_deployment
 def test_teardown_command_destroys_the_bootstrap_and_stops_the_emulator(deployment):
     local_dir, endpoint = deployment["local_dir"], deployment["endpoint"]
     assert aws("s3", endpoint).list_buckets()["Buckets"]

@@ -83,7 +83,7 @@ def test_app_database_secret_is_for_the_role_the_database_stack_creates(synthesi
     prod = next(e for e in config.load(overrides_file="") if e.stack_name == harness.PROD_STACK)
     versions = stack_json["resource"]["aws_secretsmanager_secret_version"]
     app = next(v for k, v in versions.items() if k.startswith("app-database-credentials"))
-    assert f'"username" = "{app_database_access(prod).role}"' in app["secret_string"]
+    assert f'"username" = "{app_database_access(prod).role}"' in app["secret_string_wo"]
 
 
 def test_value_from_resolution_follows_ecs_semantics():

@@ -12,7 +12,7 @@ def test_state_bucket_is_versioned_encrypted_private_and_tls_only(synthesized):
     assert bucket["bucket"] == "ajuda-digital-terraform-state" and bucket["force_destroy"] is False
     assert synthesized.one("bootstrap", "aws_s3_bucket_versioning")["versioning_configuration"]["status"] == "Enabled"
     sse = synthesized.one("bootstrap", "aws_s3_bucket_server_side_encryption_configuration")
-    assert sse["rule"][0]["apply_server_side_encryption_by_default"]["sse_algorithm"] == "AES256"
+    assert sse["rule"][0]["apply_server_side_encryption_by_default"]["sse_algorithm"] == "aws:kms"
     block = synthesized.one("bootstrap", "aws_s3_bucket_public_access_block")
     assert all(block[k] is True for k in ("block_public_acls", "block_public_policy", "ignore_public_acls",
                                           "restrict_public_buckets"))
@@ -38,7 +38,8 @@ def test_bootstrap_keeps_its_own_state_locally(synthesized):
 def test_stacks_keep_state_in_the_bucket_with_a_lock(synthesized, stack):
     backend = synthesized.stack(stack)["terraform"]["backend"]["s3"]
     assert backend == {"bucket": "ajuda-digital-terraform-state", "key": f"ajuda-digital/{stack}.tfstate",
-                       "region": "us-east-1", "dynamodb_table": "ajuda-digital-terraform-locks", "encrypt": True}
+                       "region": "us-east-1", "dynamodb_table": "ajuda-digital-terraform-locks", "encrypt": True,
+                       "kms_key_id": "alias/ajuda-digital-terraform-state"}
 
 
 def test_local_target_points_provider_and_backend_at_the_emulator(synthesized):
