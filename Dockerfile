@@ -50,6 +50,14 @@ COPY --chmod=0644 docker/ajuda_migrate.py /usr/local/lib/ajuda/ajuda_migrate.py
 # Same working directory as the official image: start.sh and the open_webui package live here.
 WORKDIR /app/backend
 
+# start.sh hard-codes --forwarded-allow-ips '*', which would let any client spoof
+# X-Forwarded-For/-Proto; take the task definition's FORWARDED_ALLOW_IPS (the ALB subnets)
+# instead. The checks fail the build if a new start.sh no longer matches.
+# hadolint ignore=SC2016
+RUN sed -i "s/--forwarded-allow-ips '\*'/--forwarded-allow-ips \"\${FORWARDED_ALLOW_IPS:-127.0.0.1}\"/g" start.sh \
+    && grep -q 'forwarded-allow-ips "${FORWARDED_ALLOW_IPS:-127.0.0.1}"' start.sh \
+    && ! grep -q "forwarded-allow-ips '\*'" start.sh
+
 EXPOSE 8080
 
 # Liveness only (/health touches neither the database nor Redis). ECS ignores an image

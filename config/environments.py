@@ -13,6 +13,7 @@ from dataclasses import replace
 
 from config.model import (
     AuthConfig,
+    BackupConfig,
     CacheConfig,
     DatabaseConfig,
     DomainConfig,
@@ -23,6 +24,7 @@ from config.model import (
     ServiceConfig,
     StateBackendConfig,
     StorageConfig,
+    VaultLockConfig,
 )
 
 EMULATOR_ENDPOINT_VARIABLE = "AJUDA_EMULATOR_ENDPOINT"
@@ -72,6 +74,9 @@ PROD = EnvironmentConfig(
     domain=DomainConfig(name="chat.ajudadigital.tl", hosted_zone_id="Z0AJUDADIGITALPROD"),
     state=_ACCOUNT_STATE,
     operations=OperationsConfig(alarm_email="ops@ajudadigital.tl"),
+    # Daily points for 35 days, monthly for a year, in a vault nobody can empty (compliance lock).
+    backup=BackupConfig(daily_retention_days=35, monthly_retention_days=365,
+                        lock=VaultLockConfig(min_retention_days=7, max_retention_days=400, changeable_for_days=3)),
 )
 
 _SMALL_DATABASE = DatabaseConfig(
@@ -98,6 +103,7 @@ STAGING = replace(
     cache=CacheConfig(node_type="cache.t4g.micro", num_cache_clusters=1),
     domain=DomainConfig(name="staging.chat.ajudadigital.tl", hosted_zone_id="Z0AJUDADIGITALPROD"),
     operations=OperationsConfig(alarm_email="ops@ajudadigital.tl", waf=True, deletion_protection=False),
+    backup=BackupConfig(daily_retention_days=7, monthly_retention_days=90, force_destroy=True),
 )
 
 DEV = replace(

@@ -167,6 +167,8 @@ class EmulatorConfig:
     # moto applies a bucket policy's Deny without evaluating its condition, so the TLS-only
     # statement would refuse every request, TLS or not.
     tls_only_bucket_policy: bool = False
+    # moto's AWS Backup has vaults, plans and vault locks but no CreateBackupSelection.
+    backup_selection: bool = False
 
 
 @dataclass(frozen=True)
@@ -225,6 +227,37 @@ class GatewayConfig:
 
 
 @dataclass(frozen=True)
+class VaultLockConfig:
+    """AWS Backup Vault Lock in compliance mode: after ``changeable_for_days`` nobody can lift it."""
+
+    min_retention_days: int
+    max_retention_days: int
+    changeable_for_days: int = 3
+
+
+@dataclass(frozen=True)
+class BackupConfig:
+    """AWS Backup for the database and the documents bucket: one vault, a daily and a monthly rule.
+
+    Schedules are UTC; they must stay clear of the RDS backup and maintenance windows
+    (``modules/database.py``), which AWS Backup will not start a database job in or an hour before.
+    """
+
+    enabled: bool = True
+    daily_retention_days: int = 35
+    monthly_retention_days: int = 365
+    daily_schedule: str = "cron(0 13 * * ? *)"  # 22:00 in Dili, 4 h before the RDS backup window
+    monthly_schedule: str = "cron(0 13 1 * ? *)"
+    start_window_minutes: int = 60
+    completion_window_minutes: int = 360
+    lock: Optional[VaultLockConfig] = None
+    # Region of a second vault every recovery point is copied to; None = no copy.
+    copy_region: Optional[str] = None
+    # Let destroy delete the recovery points (disposable environments only).
+    force_destroy: bool = False
+
+
+@dataclass(frozen=True)
 class EnvironmentConfig:
     name: str
     region: str
@@ -242,6 +275,7 @@ class EnvironmentConfig:
     database_stack: bool = True
     models: ModelsConfig = field(default_factory=ModelsConfig)
     gateway: GatewayConfig = field(default_factory=GatewayConfig)
+    backup: BackupConfig = field(default_factory=BackupConfig)
 
     @property
     def stack_name(self) -> str:
@@ -258,6 +292,10 @@ class EnvironmentConfig:
     @property
     def cache_enabled(self) -> bool:
         return self.emulator is None or self.emulator.cache
+
+    @property
+    def backup_selection_enabled(self) -> bool:
+        return self.backup.enabled and (self.emulator is None or self.emulator.backup_selection)
 
     @property
     def waf_enabled(self) -> bool:
@@ -391,6 +429,19 @@ def bucket_name_problem(name: str) -> Optional[str]:
     return None
 
 
+# The restore drill's copies: "<bucket, cut to fit>-drill-<yyyymmddhhmm>-<4 hex>" (63 characters at most).
+RESTORED_BUCKET_TAG_LENGTH = len("drill-202611251400-abcd")
+
+
+def restored_bucket_name(bucket: str, tag: str) -> str:
+    return f"{bucket[:63 - RESTORED_BUCKET_TAG_LENGTH - 1]}-{tag}"
+
+
+def restored_bucket_pattern(bucket: str) -> str:
+    """An IAM resource pattern matching every restored copy of ``bucket`` and never ``bucket`` itself."""
+    return f"{bucket[:63 - RESTORED_BUCKET_TAG_LENGTH - 1]}*-drill-*"
+
+
 def _validate_bucket(setting: str, name: str, errors: _Errors) -> None:
     problem = bucket_name_problem(name)
     errors.check(problem is None, setting, f"{name!r} {problem}")
@@ -502,10 +553,55 @@ def _validate_environment(env: EnvironmentConfig) -> list[str]:
                  f"{ops.alarm_email!r} is not an e-mail address")
     errors.check(100 <= ops.waf_rate_limit_per_5_minutes <= 2_000_000_000, f"{p}.operations.waf_rate_limit_per_5_minutes",
                  "WAF rate limits must be at least 100")
+    _validate_backup(f"{p}.backup", env, errors)
     if env.emulator is not None:
         errors.check(re.fullmatch(r"https?://(127\.\d+\.\d+\.\d+|localhost|\[::1\]):\d+", env.emulator.endpoint) is not None,
                      f"{p}.emulator.endpoint", f"{env.emulator.endpoint!r} must be a loopback http(s)://host:port")
     return errors.messages
+
+
+# AWS Backup limits: "Backup Vault Lock" (https://docs.aws.amazon.com/aws-backup/latest/devguide/vault-lock.html)
+# and PutBackupVaultLockConfiguration (https://docs.aws.amazon.com/aws-backup/latest/devguide/API_PutBackupVaultLockConfiguration.html).
+BACKUP_LOCK_MIN_CHANGEABLE_DAYS = 3  # the 72-hour cooling-off period
+BACKUP_LOCK_MAX_RETENTION_DAYS = 36500
+BACKUP_MIN_START_WINDOW_MINUTES = 60
+_BACKUP_CRON = re.compile(r"^cron\((\S+ ){5}\S+\)$")
+
+
+def _validate_backup(p: str, env: EnvironmentConfig, errors: _Errors) -> None:
+    b = env.backup
+    if not b.enabled:
+        return
+    rules = {"daily_retention_days": b.daily_retention_days, "monthly_retention_days": b.monthly_retention_days}
+    for name, days in rules.items():
+        errors.check(days >= 1, f"{p}.{name}", f"must be at least 1 day, got {days}")
+    for name in ("daily_schedule", "monthly_schedule"):
+        value = getattr(b, name)
+        errors.check(_BACKUP_CRON.fullmatch(value) is not None, f"{p}.{name}",
+                     f"{value!r} is not an AWS Backup cron expression (cron(min hour dom month dow year))")
+    errors.check(b.start_window_minutes >= BACKUP_MIN_START_WINDOW_MINUTES, f"{p}.start_window_minutes",
+                 f"AWS Backup needs at least {BACKUP_MIN_START_WINDOW_MINUTES} minutes, got {b.start_window_minutes}")
+    errors.check(b.completion_window_minutes > b.start_window_minutes, f"{p}.completion_window_minutes",
+                 "must be longer than start_window_minutes")
+    if b.copy_region is not None:
+        errors.check(_REGION.fullmatch(b.copy_region) is not None, f"{p}.copy_region", f"{b.copy_region!r} is not an AWS region name")
+        errors.check(b.copy_region != env.region, f"{p}.copy_region", "must differ from the environment's region")
+    lock = b.lock
+    if lock is None:
+        return
+    errors.check(lock.min_retention_days >= 1, f"{p}.lock.min_retention_days", "the shortest minimum retention AWS accepts is 1 day")
+    errors.check(lock.max_retention_days <= BACKUP_LOCK_MAX_RETENTION_DAYS, f"{p}.lock.max_retention_days",
+                 f"AWS accepts at most {BACKUP_LOCK_MAX_RETENTION_DAYS} days")
+    errors.check(lock.min_retention_days <= lock.max_retention_days, f"{p}.lock.max_retention_days",
+                 "must be at least min_retention_days")
+    errors.check(lock.changeable_for_days >= BACKUP_LOCK_MIN_CHANGEABLE_DAYS, f"{p}.lock.changeable_for_days",
+                 f"AWS enforces a 72-hour cooling-off period: at least {BACKUP_LOCK_MIN_CHANGEABLE_DAYS} days (compliance mode)")
+    # A locked vault fails every backup or copy job whose retention lies outside [min, max].
+    for name, days in rules.items():
+        errors.check(lock.min_retention_days <= days <= lock.max_retention_days, f"{p}.{name}",
+                     f"{days} days is outside the vault lock's {lock.min_retention_days}..{lock.max_retention_days}: "
+                     "the locked vault would fail every such job")
+    errors.check(not b.force_destroy, f"{p}.force_destroy", "a locked vault's recovery points cannot be deleted")
 
 
 def _check_types(obj: object, path: str, errors: list[str]) -> None:

@@ -10,6 +10,7 @@
 # Inputs (required): AJUDA_DB_HOST AJUDA_DB_PORT AJUDA_DB_NAME AJUDA_DB_USER AJUDA_DB_PASSWORD
 #         (optional): AJUDA_DB_SSLMODE (default require)
 #                     AJUDA_REDIS_HOST [AJUDA_REDIS_PORT=6379] [AJUDA_REDIS_PASSWORD]
+#                     AJUDA_REDIS_DISABLED=true: no Redis even if the above are set (restore drill)
 #                     [AJUDA_REDIS_TLS: true|false, default true when a password is given]
 # Outputs: DATABASE_URL, PGVECTOR_DB_URL (same database), and with a Redis host
 #          REDIS_URL and WEBSOCKET_REDIS_URL (rediss:// with TLS).
@@ -25,6 +26,14 @@ PROG=ajuda-entrypoint
 
 log() { printf '%s: %s\n' "$PROG" "$*" >&2; }
 die() { log "error: $*"; exit 64; }
+
+# The restore drill's task (tools/restore_drill.py) must stay apart from the live service: ECS
+# cannot remove the injected Redis secret, so this switch drops Redis altogether.
+case "${AJUDA_REDIS_DISABLED:-false}" in
+  true) unset AJUDA_REDIS_HOST AJUDA_REDIS_PASSWORD ;;
+  false) ;;
+  *) die "AJUDA_REDIS_DISABLED must be true or false" ;;
+esac
 
 missing=""
 for name in AJUDA_DB_HOST AJUDA_DB_PORT AJUDA_DB_NAME AJUDA_DB_USER AJUDA_DB_PASSWORD; do

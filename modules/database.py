@@ -13,11 +13,12 @@ from constructs import Construct
 
 from config import catalog
 from config.model import DatabaseConfig
-from modules import checkov, firewall, policy
+from modules import checkov, firewall, log_group, policy
 
 POSTGRES_PORT = 5432
 # Parameters PostgreSQL reads only at start; RDS refuses "immediate" for them.
 STATIC_PARAMETERS = {"rds.force_ssl"}
+LOG_EXPORTS = ("postgresql", "upgrade")
 
 
 def memory_parameters(instance_class: str) -> dict[str, str]:
@@ -43,6 +44,7 @@ class DatabaseProps:
     client_security_group_id: str
     kms_key_arn: str
     account_id: str
+    log_retention_days: int = 30
 
 
 class Database(Construct):
@@ -57,9 +59,18 @@ class Database(Construct):
                                 description="Database subnets (no route to the internet)")
         parameters = {
             "rds.force_ssl": "1",
-            # Query logging: statements slower than 1 s and all DDL, for incident review.
+            # Query logging for incident review: statements slower than 1 s, and who connected when.
             "log_min_duration_statement": "1000",
-            "log_statement": "ddl",
+            # Not "ddl": PostgreSQL logs CREATE/ALTER ROLE ... PASSWORD '...' verbatim and cannot
+            # redact it, and the log is exported to CloudWatch (RDS User Guide, "Turning on query
+            # logging": anything but none needs extra steps against password exposure). The same
+            # statement text is echoed under an ERROR when such a statement fails, so
+            # log_min_error_statement is raised above ERROR: errors are still logged with their
+            # message, user and database, only the failing statement's text is left out. The
+            # audit trail of schema and role changes is the database stack's plan/apply history
+            # and Alembic's revisions; pgaudit (which redacts role passwords) is the next step.
+            "log_statement": "none",
+            "log_min_error_statement": "panic",
             "log_connections": "1",
             "log_disconnections": "1",
             **memory_parameters(cfg.instance_class),
@@ -82,6 +93,13 @@ class Database(Construct):
             monitoring_role_arn = role.arn
 
         identifier = f"{props.name}-postgres"
+        # RDS creates /aws/rds/instance/<id>/<log> itself when it does not exist: unencrypted and kept
+        # forever, outside Terraform. Created here first, with the stack key and a retention.
+        export_groups = [log_group.encrypted_log_group(
+            self, f"{log_type}-log-group", name=f"/aws/rds/instance/{identifier}/{log_type}",
+            retention_days=props.log_retention_days, kms_key_arn=props.kms_key_arn,
+            what=f"PostgreSQL {log_type} logs", setting="service.log_retention_days",
+        ) for log_type in LOG_EXPORTS]
         # RDS PostgreSQL gp3 under 400 GB has a fixed 3,000 IOPS baseline and rejects an explicit value.
         explicit_iops = cfg.iops if cfg.allocated_storage_gb >= catalog.GP3_PROVISIONED_THRESHOLD_GB else None
         self.instance = DbInstance(
@@ -120,7 +138,8 @@ class Database(Construct):
             performance_insights_retention_period=7 if cfg.performance_insights else None,
             monitoring_interval=cfg.monitoring_interval_seconds,
             monitoring_role_arn=monitoring_role_arn,
-            enabled_cloudwatch_logs_exports=["postgresql", "upgrade"],
+            enabled_cloudwatch_logs_exports=list(LOG_EXPORTS),
+            depends_on=export_groups,
             apply_immediately=False,
         )
         if not cfg.multi_az:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
+from typing import Any, Optional
 
+from cdktf import TerraformProvider
 from cdktf_cdktf_provider_aws.kms_alias import KmsAlias
 from cdktf_cdktf_provider_aws.kms_key import KmsKey
 from constructs import Construct
@@ -21,6 +22,13 @@ class EncryptionKeyConfig:
     deletion_window_days: int = 30
     # A key policy of its own (JSON) instead of the default below, for a key with a narrower use.
     key_policy: Optional[str] = None
+    # The stack key: CloudWatch Logs of this account and region, and the alarm topic's notifications;
+    # keys with a narrower use leave it out.
+    logs: bool = True
+    # More key policy statements, e.g. for a service role that encrypts with the key.
+    statements: tuple[dict[str, Any], ...] = ()
+    description: str = "data at rest"
+    provider: Optional[TerraformProvider] = None  # another region's provider, for a key there
 
 
 class EncryptionKey(Construct):
@@ -28,25 +36,38 @@ class EncryptionKey(Construct):
         super().__init__(scope, id)
         account_root = f"arn:{config.partition}:iam::{config.account_id}:root"
         logs_principal = f"logs.{config.region}.amazonaws.com"
-        key_policy = policy.document(
+        statements = [
             # IAM policies in this account decide who else may use the key (the AWS default).
             policy.statement("AccountAdministration", ["kms:*"], ["*"], principal={"AWS": account_root}),
+        ]
+        if config.logs:
             # CloudWatch Logs encrypts with the key only for log groups of this account and region.
-            policy.statement(
+            statements.append(policy.statement(
                 "CloudWatchLogs",
                 ["kms:Decrypt*", "kms:Describe*", "kms:Encrypt*", "kms:GenerateDataKey*", "kms:ReEncrypt*"],
                 ["*"],
                 principal={"Service": logs_principal},
                 condition={"ArnLike": {"kms:EncryptionContext:aws:logs:arn":
                                        f"arn:{config.partition}:logs:{config.region}:{config.account_id}:log-group:*"}},
-            ),
-        )
+            ))
+            # CloudWatch alarms publish to the SNS topic encrypted with this key; without this grant
+            # SNS refuses the publish and CloudWatch drops every notification. Only for alarms of
+            # this account and region (confused deputy).
+            statements.append(policy.statement(
+                "CloudWatchAlarmsToEncryptedTopic", ["kms:Decrypt", "kms:GenerateDataKey*"], ["*"],
+                principal={"Service": "cloudwatch.amazonaws.com"},
+                condition={"StringEquals": {"aws:SourceAccount": config.account_id},
+                           "ArnLike": {"aws:SourceArn":
+                                       f"arn:{config.partition}:cloudwatch:{config.region}:{config.account_id}:alarm:*"}},
+            ))
+        key_policy = policy.document(*statements, *config.statements)
         self.key = KmsKey(
             self, "key",
-            description=f"{config.alias}: data at rest",
+            provider=config.provider,
+            description=f"{config.alias}: {config.description}",
             enable_key_rotation=True,
             deletion_window_in_days=config.deletion_window_days,
             policy=config.key_policy or key_policy,
         )
-        KmsAlias(self, "alias", name=f"alias/{config.alias}", target_key_id=self.key.key_id)
+        KmsAlias(self, "alias", name=f"alias/{config.alias}", target_key_id=self.key.key_id, provider=config.provider)
         self.arn = self.key.arn

@@ -198,9 +198,10 @@ def container_environment(s: OpenWebUISettings) -> dict[str, str]:
         # --- server / concurrency ------------------------------------------------------------
         "UVICORN_WORKERS": "1",  # env.py:462; scale with tasks, not workers (pools multiply per worker)
         "THREAD_POOL_SIZE": str(s.thread_pool_size),  # config.py:2161, main.py:371-379 (AnyIO + asyncio executor)
-        # start.sh passes --forwarded-allow-ips '*' to uvicorn (open-webui issue #22539) and
-        # `open-webui serve` reads this (open_webui/__init__.py:90); the task only accepts
-        # traffic from the ALB security group, whose addresses are not fixed.
+        # Uvicorn honours X-Forwarded-For/-Proto only from these addresses or networks (uvicorn
+        # 0.54 _TrustedHosts). `open-webui serve` reads it (open_webui/__init__.py:90); upstream
+        # start.sh hard-codes --forwarded-allow-ips '*' (open-webui issue #22539), so the
+        # Dockerfile rewrites that flag to this variable. The stack passes the ALB subnets' CIDRs.
         "FORWARDED_ALLOW_IPS": s.forwarded_allow_ips,
         # --- realtime (Socket.IO) --------------------------------------------------------------
         # env.py:473; with it the browser uses transports ['websocket'] only

@@ -23,9 +23,9 @@ from constructs import Construct
 
 from modules import checkov, ephemeral
 
-# Characters a generated password never contains. Not because the URL cannot carry them (the
-# entrypoint URL-encodes everything) but because ElastiCache AUTH rejects @ " / and spaces, and
-# RDS master passwords reject @ " / and spaces; one rule for all generated secrets.
+# Characters a generated password excludes by default. Not because the URL cannot carry them (the
+# entrypoint URL-encodes everything) but because RDS passwords reject @ " / and spaces. A consumer
+# with a narrower rule (the ElastiCache AUTH token) sets SecretConfig.excluded_characters.
 EXCLUDED_PASSWORD_CHARACTERS = "@\"/\\' `"
 # Terraform sends a write-only value only when its version changes: 1 writes it once, at creation.
 WRITE_ONLY_VERSION = 1
@@ -49,6 +49,8 @@ class SecretConfig:
     # Expose the generated value to other resources (``value_reference``), which stores it in
     # Terraform state. Only for a consumer with no write-only argument; README lists each one.
     readable_value: bool = False
+    # Characters GetRandomPassword must not use: the service that consumes the value may allow fewer.
+    excluded_characters: str = EXCLUDED_PASSWORD_CHARACTERS
 
 
 class Secret(Construct):
@@ -65,7 +67,7 @@ class Secret(Construct):
         self.version: Optional[SecretsmanagerSecretVersion] = None
         if config.generated_length is None:
             return
-        generator = {"password_length": config.generated_length, "exclude_characters": EXCLUDED_PASSWORD_CHARACTERS,
+        generator = {"password_length": config.generated_length, "exclude_characters": config.excluded_characters,
                      "include_space": False, "require_each_included_type": True,
                      "exclude_punctuation": config.alphanumeric}
         if config.readable_value:

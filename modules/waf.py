@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
 from cdktf_cdktf_provider_aws.wafv2_web_acl import Wafv2WebAcl, Wafv2WebAclRule
 from cdktf_cdktf_provider_aws.wafv2_web_acl_association import Wafv2WebAclAssociation
-from cdktf_cdktf_provider_aws.wafv2_web_acl_logging_configuration import Wafv2WebAclLoggingConfiguration
+from cdktf_cdktf_provider_aws.wafv2_web_acl_logging_configuration import (
+    Wafv2WebAclLoggingConfiguration,
+    Wafv2WebAclLoggingConfigurationRedactedFields,
+    Wafv2WebAclLoggingConfigurationRedactedFieldsSingleHeader,
+)
 from constructs import Construct
 
-from modules import checkov
+from modules import log_group
 
 # Count-only would be safer at first, but these groups have few false positives on a chat UI.
 # KnownBadInputs carries the Log4j rule (CKV2_AWS_76; see the skip on the load balancer).
@@ -18,6 +21,8 @@ MANAGED_RULE_GROUPS = ("AWSManagedRulesCommonRuleSet", "AWSManagedRulesKnownBadI
                        "AWSManagedRulesAmazonIpReputationList")
 # Uploads of documents exceed the common rule set's 8 KB body limit; the app enforces its own limits.
 BODY_SIZE_RULE = "SizeRestrictions_BODY"
+# Headers that carry credentials (Open WebUI's session cookie "token", "Authorization: Bearer").
+REDACTED_HEADERS = ("cookie", "authorization")
 
 
 @dataclass(frozen=True)
@@ -52,10 +57,12 @@ class WebAcl(Construct):
                           rule=rules, visibility_config=_visibility(f"{props.name}-web"))
         Wafv2WebAclAssociation(self, "association", resource_arn=props.load_balancer_arn, web_acl_arn=acl.arn)
         # WAF requires its log group's name to start with aws-waf-logs-.
-        logs = CloudwatchLogGroup(self, "logs", name=f"aws-waf-logs-{props.name}", retention_in_days=props.log_retention_days,
-                                  kms_key_id=props.kms_key_arn)
-        if props.log_retention_days < 365:
-            checkov.skip(logs, "CKV_AWS_338", f"WAF logs kept {props.log_retention_days} days by configuration "
-                         "(service.log_retention_days)")
-        Wafv2WebAclLoggingConfiguration(self, "logging", resource_arn=acl.arn, log_destination_configs=[logs.arn])
+        logs = log_group.encrypted_log_group(self, "logs", name=f"aws-waf-logs-{props.name}",
+                                             retention_days=props.log_retention_days, kms_key_arn=props.kms_key_arn,
+                                             what="WAF logs", setting="service.log_retention_days")
+        # Session cookies and bearer tokens would otherwise sit in the WAF logs for the retention period.
+        Wafv2WebAclLoggingConfiguration(self, "logging", resource_arn=acl.arn, log_destination_configs=[logs.arn],
+                                        redacted_fields=[Wafv2WebAclLoggingConfigurationRedactedFields(
+                                            single_header=Wafv2WebAclLoggingConfigurationRedactedFieldsSingleHeader(
+                                                name=header)) for header in REDACTED_HEADERS])
         self.arn = acl.arn

@@ -12,18 +12,32 @@ from stacks.bootstrap import BootstrapStack
 from stacks.database import DatabaseStack
 
 
-def bootstrap_stack_name(env: EnvironmentConfig) -> str:
-    return "bootstrap" if env.emulator is None else f"{env.name}-bootstrap"
+def bootstrap_stacks(envs: list[EnvironmentConfig]) -> dict[str, list[EnvironmentConfig]]:
+    """One bootstrap stack per distinct state backend (bucket + region), with the environments it serves.
+
+    An emulator environment's backend is its own (``<env>-bootstrap``). With one real backend the
+    stack is ``bootstrap``; with several, each is ``bootstrap-<bucket>``.
+    """
+    groups: dict[tuple[str, str, str], list[EnvironmentConfig]] = {}
+    for env in envs:
+        emulated = env.name if env.emulator is not None else ""
+        groups.setdefault((emulated, env.state.bucket, env.state.region), []).append(env)
+    real = [key for key in groups if not key[0]]
+    stacks: dict[str, list[EnvironmentConfig]] = {}
+    for (emulated, bucket, _region), served in groups.items():
+        if emulated:
+            name = f"{emulated}-bootstrap"
+        else:
+            name = "bootstrap" if len(real) == 1 else f"bootstrap-{bucket.replace('.', '-')}"
+        stacks[name] = served
+    return stacks
 
 
 def build_app(envs: list[EnvironmentConfig], outdir: str, bootstrap_state_dir: str) -> App:
     """Application and database stacks per environment, and one bootstrap per distinct state backend."""
     app = App(outdir=outdir, skip_validation=False)
-    bootstraps: dict[str, EnvironmentConfig] = {}
-    for env in envs:
-        bootstraps.setdefault(bootstrap_stack_name(env), env)
-    for stack_name, env in bootstraps.items():
-        BootstrapStack(app, stack_name, env, state_dir=os.path.abspath(bootstrap_state_dir))
+    for stack_name, served in bootstrap_stacks(envs).items():
+        BootstrapStack(app, stack_name, served, state_dir=os.path.abspath(bootstrap_state_dir))
     for env in envs:
         ApplicationStack(app, env.stack_name, env)
         if env.database_stack:

@@ -11,6 +11,7 @@ from constructs import Construct
 from config import catalog
 from config.model import EnvironmentConfig
 from modules import firewall, model_gateway, open_webui
+from modules.backup import Backup, BackupProps
 from modules.cache import Cache, CacheProps
 from modules.database import Database, DatabaseProps
 from modules.encryption import EncryptionKey, EncryptionKeyConfig
@@ -76,6 +77,7 @@ class ApplicationStack(TerraformStack):
         database = Database(self, "database", DatabaseProps(
             config=env.database, name=name, vpc_id=network.vpc_id, subnet_ids=network.database_subnet_ids,
             client_security_group_id=app_group.id, kms_key_arn=key.arn, account_id=account_id,
+            log_retention_days=env.service.log_retention_days,
         ))
         cache = None
         if env.cache_enabled:
@@ -111,6 +113,8 @@ class ApplicationStack(TerraformStack):
             admin_plugins=env.auth.admin_plugins,
             longest_answer_seconds=env.service.longest_answer_seconds,
             **self._model_settings(env, gateway),
+            # The ALB's nodes take their addresses from the subnets it is attached to.
+            forwarded_allow_ips=",".join(env.network.public_subnet_cidrs),
         )
         service = Service(self, "service", ServiceProps(
             config=env.service, name=name, region=env.region, account_id=account_id,
@@ -143,6 +147,18 @@ class ApplicationStack(TerraformStack):
             bedrock_models=model_gateway.alarm_models(env.models),
         ))
 
+        backup = None
+        if env.backup.enabled:
+            copy_provider = None
+            if env.backup.copy_region is not None:
+                copy_provider = aws_provider(self, env, region=env.backup.copy_region, alias="backup-copy")
+            backup = Backup(self, "backup", BackupProps(
+                config=env.backup, name=name, region=env.region, account_id=account_id,
+                database_arn=database.instance.arn, documents_bucket_arn=storage.documents.arn,
+                documents_bucket_name=env.storage.documents_bucket_name, kms_key_arn=key.arn,
+                selection=env.backup_selection_enabled, copy_provider=copy_provider,
+            ))
+
         outputs = {
             "alb_dns_name": load_balancer.dns_name,
             "url": load_balancer.public_url,
@@ -159,6 +175,7 @@ class ApplicationStack(TerraformStack):
             "alarm_topic_arn": observability.topic_arn,
             # Where the first admin's generated password is (aws secretsmanager get-secret-value).
             "admin_password_secret_arn": secrets["admin"].arn,
+            "db_instance_identifier": database.identifier,
             # `aws ecs run-task --overrides` for the one-off migration run of a release (README).
             "migration_overrides": json.dumps({"containerOverrides": [
                 open_webui.migration_container_override(CONTAINER_NAME)]}),
@@ -166,6 +183,8 @@ class ApplicationStack(TerraformStack):
             "gateway_task_definition_arn": gateway.task_definition_arn,
             "gateway_url": gateway.base_url,
         }
+        if backup is not None:
+            outputs["backup_vault_name"] = backup.vault_name
         for output_name, value in outputs.items():
             TerraformOutput(self, output_name, value=value)
 

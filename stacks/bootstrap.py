@@ -6,18 +6,31 @@ file safe or import the two resources again if it is lost.
 
 from __future__ import annotations
 
+from typing import Sequence
+
 from cdktf import LocalBackend, TerraformOutput, TerraformStack
 from constructs import Construct
 
 from config.model import EnvironmentConfig
 from modules.state_backend import StateBackend, StateBackendProps
-from stacks.common import aws_provider
+from stacks.common import PROJECT, aws_provider
+
+
+def bootstrap_tags(served: Sequence[EnvironmentConfig]) -> dict[str, str]:
+    """The backend belongs to every environment whose state it keeps, not to the first of them."""
+    names = [env.name for env in served]
+    return {"project": PROJECT, "environment": names[0] if len(names) == 1 else "shared",
+            "state-of": " ".join(names), "managed-by": "cdktf"}
 
 
 class BootstrapStack(TerraformStack):
-    def __init__(self, scope: Construct, id: str, env: EnvironmentConfig, state_dir: str) -> None:
+    """``served``: the environments keeping their state in this backend (all share ``state``)."""
+
+    def __init__(self, scope: Construct, id: str, served: Sequence[EnvironmentConfig], state_dir: str) -> None:
         super().__init__(scope, id)
-        aws_provider(self, env)
+        env = served[0]
+        # The bucket and table live in the backend's region, which the S3 backend blocks also name.
+        aws_provider(self, env, region=env.state.region, tags=bootstrap_tags(served))
         LocalBackend(self, path=f"{state_dir}/{id}.tfstate")
         backend = StateBackend(self, "state", StateBackendProps(config=env.state,
                                                                      deny_insecure_transport=env.tls_only_bucket_policy))

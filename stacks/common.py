@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Optional
+
 from cdktf import S3Backend, TerraformStack
 from cdktf_cdktf_provider_aws.provider import AwsProvider
 
@@ -12,7 +14,7 @@ PROJECT = "ajuda-digital"
 
 # Every AWS API the stacks call; the emulator must answer each one.
 EMULATED_SERVICES = (
-    "acm", "appautoscaling", "cloudwatch", "dynamodb", "ec2", "ecr", "ecs", "elasticache", "elb", "elbv2",
+    "acm", "appautoscaling", "backup", "cloudwatch", "dynamodb", "ec2", "ecr", "ecs", "elasticache", "elb", "elbv2",
     "iam", "kms", "logs", "rds", "route53", "s3", "secretsmanager", "sns", "sts", "wafv2",
 )
 # Not secrets: the emulator accepts any key, and fixed ones keep real credentials away from it.
@@ -24,8 +26,13 @@ def default_tags(env: EnvironmentConfig) -> dict[str, str]:
     return {"project": PROJECT, "environment": env.name, "managed-by": "cdktf"}
 
 
-def aws_provider(stack: TerraformStack, env: EnvironmentConfig) -> AwsProvider:
-    settings: dict = {"region": env.region, "default_tags": [{"tags": default_tags(env)}]}
+def aws_provider(stack: TerraformStack, env: EnvironmentConfig, *, region: Optional[str] = None,
+                 tags: Optional[dict[str, str]] = None, alias: Optional[str] = None) -> AwsProvider:
+    """The stack's provider. ``region``/``tags`` override the environment's for a stack that is not one
+    environment's (bootstrap); with ``alias``, a second provider for ``region`` (e.g. the backup copy's)."""
+    settings: dict = {"region": region or env.region, "default_tags": [{"tags": tags or default_tags(env)}]}
+    if alias is not None:
+        settings["alias"] = alias
     if env.emulator is not None:
         settings.update(
             access_key=EMULATOR_ACCESS_KEY, secret_key=EMULATOR_SECRET_KEY,
@@ -33,7 +40,7 @@ def aws_provider(stack: TerraformStack, env: EnvironmentConfig) -> AwsProvider:
             s3_use_path_style=True,
             endpoints=[{service: env.emulator.endpoint for service in EMULATED_SERVICES}],
         )
-    return AwsProvider(stack, "aws", **settings)
+    return AwsProvider(stack, f"aws-{alias}" if alias else "aws", **settings)
 
 
 def state_key(state: StateBackendConfig, stack_name: str) -> str:

@@ -267,6 +267,57 @@ def _apply_patches() -> None:
 
     ElastiCacheResponse.delete_cache_subnet_group = delete_cache_subnet_group  # type: ignore[attr-defined]
 
+    # d) ECS RunTask with task-level memory only (see patch_ecs_task_memory).
+    patch_ecs_task_memory()
+    # e) Deleting a delete marker by version id (see patch_s3_delete_marker).
+    patch_s3_delete_marker()
+
+    # f) AWS Backup ListTags reads the ARN from the path's second-to-last segment, which holds only
+    #    with a trailing slash (boto3's form); the provider sends /tags/<arn>, gets no tags and
+    #    plans default tags again on every run (aws_backup_plan, aws_backup_vault).
+    from urllib.parse import unquote
+
+    from moto.backup.responses import BackupResponse
+
+    def backup_list_tags(self):  # type: ignore[no-untyped-def]
+        segments = [s for s in self.path.split("?")[0].split("/") if s]
+        arn = unquote(segments[segments.index("tags") + 1])
+        return json.dumps({"Tags": self.backup_backend.list_tags(resource_arn=arn)})
+
+    BackupResponse.list_tags = backup_list_tags  # type: ignore[method-assign]
+
+
+def patch_ecs_task_memory() -> None:
+    """ECS RunTask sums container-level memory only: a Fargate task definition that sets memory at
+    task level alone (ours, as AWS allows) fails with a TypeError. Used by the restore drill's task."""
+    import copy
+
+    from moto.ecs.models import EC2ContainerServiceBackend as ECS
+
+    calculate = ECS._calculate_task_resource_requirements
+    if getattr(calculate, "_ajuda_patched", False):
+        return
+    memory_keys = ("memory", "memoryReservation", "Memory", "MemoryReservation")
+
+    def calculate_task_resource_requirements(task_definition):  # type: ignore[no-untyped-def]
+        shadow = copy.copy(task_definition)
+        shadow.container_definitions = [c if any(k in c for k in memory_keys) else {**c, "memory": 0}
+                                        for c in task_definition.container_definitions]
+        return calculate(shadow)
+
+    calculate_task_resource_requirements._ajuda_patched = True  # type: ignore[attr-defined]
+    ECS._calculate_task_resource_requirements = staticmethod(calculate_task_resource_requirements)  # type: ignore[method-assign]
+
+
+def patch_s3_delete_marker() -> None:
+    """In a bucket whose versioning was suspended, DeleteObject of a key that has a delete marker
+    fails (FakeDeleteMarker has no dispose): destroy suspends versioning first, so force_destroy of
+    the documents bucket after any delete retries forever. A marker holds no data to dispose of."""
+    from moto.s3.models import FakeDeleteMarker
+
+    if not hasattr(FakeDeleteMarker, "dispose"):
+        FakeDeleteMarker.dispose = lambda self, garbage=False: None  # type: ignore[attr-defined]
+
 
 def serve(port: int) -> None:
     """Run the (patched) moto server in this process until killed."""

@@ -176,8 +176,9 @@ class Credentials:
     app_role: str
     # ( ) $ + @ : / % # . - every character that breaks a naively built URL or shell line.
     app_password: str = field(default_factory=lambda: "Aj(u)da$+@:/%#.pw-" + _secrets.token_hex(6))
-    # ElastiCache AUTH rejects space " / @; everything else printable is allowed.
-    redis_password: str = field(default_factory=lambda: "Tok(en)$+%#:!&*-" + _secrets.token_hex(12))
+    # Every special character ElastiCache AUTH permits (! & # $ ^ < > -) and no other: a stand-in
+    # token AWS would refuse proves nothing (tests/unit/test_aws_documented_rules.py checks it).
+    redis_password: str = field(default_factory=lambda: "Tok<en>$^#!&-" + _secrets.token_hex(12))
     webui_secret_key: str = field(default_factory=lambda: _secrets.token_urlsafe(48))
     google_client_secret: str = "GOCSPX-dummy-ajuda-integration-secret"
     admin_password: str = field(default_factory=lambda: ADMIN_PASSWORD)
@@ -639,7 +640,9 @@ class Cluster:
         self._start_google_stand_in()
         self.postgres = postgres.start()
         self._configure_postgres()
-        self.redis = redis_support.start(self.credentials.redis_password)
+        # The prod cache parameter group's settings (pub/sub buffer for large Socket.IO events).
+        self.redis = redis_support.start(self.credentials.redis_password, directives=redis_support.directives_from_parameter_group(
+            redis_support.synthesized_cache_parameters(self.stack_json)))
         self.moto = MotoServer(log_path=self.workdir / "moto.log").start()
 
     def _start_google_stand_in(self) -> None:
@@ -664,21 +667,7 @@ class Cluster:
                        "-m", "fast", "restart"], self.postgres.run_as, cwd=str(self.postgres.base_dir))
 
     def superuser(self, dbname: str = "postgres"):
-        import contextlib
-
-        import psycopg2
-
-        @contextlib.contextmanager
-        def cursor():
-            conn = psycopg2.connect(self.postgres.dsn(dbname=dbname, sslmode="disable"))
-            conn.autocommit = True
-            try:
-                with conn.cursor() as cur:
-                    yield cur
-            finally:
-                conn.close()
-
-        return cursor()
+        return self.postgres.superuser_cursor(dbname)
 
     def _bootstrap_database(self) -> None:
         """RDS creates the database (db_name); the database stack's SQL twin does the rest."""

@@ -12,6 +12,7 @@ in the private data directory.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pwd
 import secrets
@@ -74,6 +75,19 @@ class PostgresServer:
             f"postgresql://{quote(user, safe='')}:{quote(password, safe='')}"
             f"@{self.host}:{self.port}/{quote(dbname, safe='')}?sslmode={sslmode}"
         )
+
+    @contextlib.contextmanager
+    def superuser_cursor(self, dbname: str = "postgres"):
+        """An autocommit psycopg2 cursor as the superuser (no TLS: this build has none)."""
+        import psycopg2
+
+        conn = psycopg2.connect(self.dsn(dbname=dbname, sslmode="disable"))
+        conn.autocommit = True
+        try:
+            with conn.cursor() as cur:
+                yield cur
+        finally:
+            conn.close()
 
     def stop(self) -> None:
         if self._stopped:

@@ -1,6 +1,6 @@
 """A throwaway Redis on 127.0.0.1 for tests, with a password (``requirepass``) like ElastiCache AUTH.
 
-    server = redis.start(password="tok(en)$+%#")   # redis-server on a free loopback port
+    server = redis.start(password="tok<en>$^#!&-")  # redis-server on a free loopback port
     server.url()                                     # redis://:<encoded password>@127.0.0.1:<port>/0
     server.command("PING")                           # b"PONG" (raw RESP client: no redis package needed)
     server.stop()                                    # SIGTERM then SIGKILL the process group, remove the dir
@@ -14,6 +14,7 @@ persistence, no Unix socket, ``protected-mode`` on, loopback only.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import socket
@@ -22,6 +23,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Iterable
 from urllib.parse import quote
 
 
@@ -141,8 +143,43 @@ class RedisServer:
             shutil.rmtree(self.base_dir, ignore_errors=True)
 
 
-def start(password: str, timeout: float = 20.0) -> RedisServer:
-    """Start redis-server on 127.0.0.1:<free port> requiring ``password`` (the default user's AUTH)."""
+# ElastiCache splits redis.conf's `client-output-buffer-limit <class> <hard> <soft> <seconds>` into
+# one parameter per value: client-output-buffer-limit-<class>-hard-limit, -soft-limit, -soft-seconds.
+_BUFFER_PARAMETER = re.compile(r"client-output-buffer-limit-(normal|pubsub)-(hard-limit|soft-limit|soft-seconds)")
+# redis.conf defaults (hard, soft, seconds), which ElastiCache's defaults match.
+_BUFFER_DEFAULTS = {"normal": ("0", "0", "0"), "pubsub": ("33554432", "8388608", "60")}
+
+
+def synthesized_cache_parameters(stack_json: dict) -> dict[str, str]:
+    """The parameters of the stack's one ElastiCache parameter group (empty without a cache)."""
+    groups = list(stack_json.get("resource", {}).get("aws_elasticache_parameter_group", {}).values())
+    if not groups:
+        return {}
+    (group,) = groups
+    return {p["name"]: p["value"] for p in group.get("parameter", [])}
+
+
+def directives_from_parameter_group(parameters: dict[str, str]) -> list[str]:
+    """redis.conf lines for ElastiCache parameters; one this cannot translate is an error, not a silent skip."""
+    limits: dict[str, dict[str, str]] = {}
+    for name, value in parameters.items():
+        match = _BUFFER_PARAMETER.fullmatch(name)
+        if match is None:
+            raise ValueError(f"no redis.conf equivalent known for ElastiCache parameter {name!r}")
+        limits.setdefault(match.group(1), {})[match.group(2)] = value
+    lines = []
+    for client_class, values in sorted(limits.items()):
+        hard, soft, seconds = _BUFFER_DEFAULTS[client_class]
+        lines.append(f"client-output-buffer-limit {client_class} {values.get('hard-limit', hard)} "
+                     f"{values.get('soft-limit', soft)} {values.get('soft-seconds', seconds)}")
+    return lines
+
+
+def start(password: str, timeout: float = 20.0, directives: Iterable[str] = ()) -> RedisServer:
+    """Start redis-server on 127.0.0.1:<free port> requiring ``password`` (the default user's AUTH).
+
+    ``directives``: extra redis.conf lines (``directives_from_parameter_group``).
+    """
     binary = server_binary()
     if not password:
         raise ValueError("a password is required: the tier mirrors ElastiCache AUTH")
@@ -160,6 +197,7 @@ def start(password: str, timeout: float = 20.0) -> RedisServer:
         "appendonly no",
         "databases 16",
         f"requirepass {_config_quote(password)}",
+        *directives,
         "",
     ])
     try:

@@ -61,7 +61,7 @@ def test_local_target_points_provider_and_backend_at_the_emulator(synthesized):
 # missing here fails the test below: a new AWS service must get an emulator endpoint, or the
 # local deploy would call the real AWS API.
 SERVICE_OF_TYPE_PREFIX = {
-    "aws_acm_": "acm", "aws_appautoscaling_": "appautoscaling", "aws_caller_identity": "sts",
+    "aws_acm_": "acm", "aws_appautoscaling_": "appautoscaling", "aws_backup_": "backup", "aws_caller_identity": "sts",
     "aws_cloudwatch_dashboard": "cloudwatch", "aws_cloudwatch_metric_alarm": "cloudwatch",
     "aws_cloudwatch_log_": "logs", "aws_db_": "rds", "aws_dynamodb_": "dynamodb", "aws_ecr_": "ecr",
     "aws_ecs_": "ecs", "aws_elasticache_": "elasticache", "aws_iam_": "iam", "aws_kms_": "kms",

@@ -102,7 +102,7 @@ def test_rds_hardening(synthesized):
     assert db["enabled_cloudwatch_logs_exports"] == ["postgresql", "upgrade"]
     assert db["iam_database_authentication_enabled"] is True
     parameters = {p["name"]: p["value"] for p in synthesized.one(PROD, "aws_db_parameter_group")["parameter"]}
-    assert parameters["log_min_duration_statement"] == "1000" and parameters["log_statement"] == "ddl"
+    assert parameters["log_min_duration_statement"] == "1000" and parameters["log_statement"] == "none"
 
 
 def test_ecs_exec_off_and_capabilities_dropped(synthesized):
@@ -112,7 +112,7 @@ def test_ecs_exec_off_and_capabilities_dropped(synthesized):
 
 
 def test_kms_key_rotates_and_encrypts_the_data_stores(synthesized):
-    key = synthesized.one(PROD, "aws_kms_key")
+    key = synthesized.one(PROD, "aws_kms_key", "encryption")
     assert key["enable_key_rotation"] is True
     assert "aws_kms_key" in synthesized.one(PROD, "aws_ecr_repository", "registry_")["encryption_configuration"][0]["kms_key"]
     for secret in synthesized.resources(PROD, "aws_secretsmanager_secret").values():
