@@ -88,6 +88,15 @@ PARTITION_BY_REGION: dict[str, str] = {
 
 def partition(region: str) -> str:
     return PARTITION_BY_REGION[region]
+# Fargate kills a container this long after SIGTERM at most (container definition stopTimeout).
+# https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_ContainerDefinition.html
+FARGATE_MAX_STOP_TIMEOUT_SECONDS = 120
+# Target group deregistration delay (draining) range: 0-3600 s.
+# https://docs.aws.amazon.com/elasticloadbalancing/latest/application/edit-target-group-attributes.html#deregistration-delay
+ALB_MAX_DEREGISTRATION_DELAY_SECONDS = 3600
+# What a task needs after its last answer ends: uvicorn closing connections, Open WebUI's
+# lifespan shutdown (Redis, sessions) and the ALB noticing the target left.
+SHUTDOWN_MARGIN_SECONDS = 15
 
 # --- Amazon Bedrock -------------------------------------------------------------------------------
 # Models this project may configure, with the Regions that serve them. Sources (as of 2026-11):

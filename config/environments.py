@@ -40,6 +40,10 @@ _ACCOUNT_STATE = StateBackendConfig(bucket="ajuda-digital-terraform-state", lock
                                     prevent_destroy=True)
 # OPERATOR: the Google OAuth client (Google Cloud Console -> APIs & Services -> Credentials).
 _GOOGLE_CLIENT_ID = "000000000000-ajudadigitaloauthclient.apps.googleusercontent.com"
+# OPERATOR: the operator's own account, the site's first admin (password: <stack>/webui-admin-password
+# in Secrets Manager), and the Google domains whose accounts may sign in.
+_ADMIN_EMAIL = "admin@ajudadigital.tl"
+_GOOGLE_DOMAINS = ("ajudadigital.tl",)
 
 # The release each environment runs. A release is a pull request that changes one of these lines;
 # its plan shows the new task definition and `scripts/release.sh <env>` (CI's apply job) rolls it
@@ -86,7 +90,8 @@ PROD = EnvironmentConfig(
     database=DatabaseConfig(instance_class="db.r7g.large", multi_az=True, allocated_storage_gb=200, iops=3000),
     storage=StorageConfig(documents_bucket_name="openwebui-ajudadigital"),
     cache=CacheConfig(node_type="cache.t4g.small", num_cache_clusters=2),
-    auth=AuthConfig(google_oauth=True, google_client_id=_GOOGLE_CLIENT_ID),
+    auth=AuthConfig(google_oauth=True, google_client_id=_GOOGLE_CLIENT_ID, admin_email=_ADMIN_EMAIL,
+                    oauth_allowed_domains=_GOOGLE_DOMAINS),
     # OPERATOR: the public name and its Route 53 hosted zone.
     domain=DomainConfig(name="chat.ajudadigital.tl", hosted_zone_id="Z0AJUDADIGITALPROD"),
     state=_ACCOUNT_STATE,
@@ -146,7 +151,7 @@ def _local() -> EnvironmentConfig:
         database=replace(PROD.database, deletion_protection=False, final_snapshot=False),
         storage=StorageConfig(documents_bucket_name="openwebui-ajudadigital-local", force_destroy=True),
         # Google cannot call back into an emulator, and there is no DNS to validate a certificate.
-        auth=AuthConfig(google_oauth=False, email_signup=True),
+        auth=AuthConfig(google_oauth=False, email_signup=True, admin_email=_ADMIN_EMAIL),
         state=StateBackendConfig(bucket="ajuda-digital-local-state", lock_table="ajuda-digital-local-locks",
                                  force_destroy=True, access=_ACCOUNT_STATE.access),
         # `scripts/local.sh down` must be able to destroy everything.

@@ -64,6 +64,15 @@ class ServiceConfig:
     image_digest: Optional[str] = None
     # ECS rolling update: how far above desired_count a release may run (the capacity arithmetic's surge).
     deployment_maximum_percent: int = 200
+    # Upper bound of one model call, streamed answer included (Open WebUI's AIOHTTP_CLIENT_TIMEOUT,
+    # unbounded when unset). The target group's deregistration delay and the container's
+    # stopTimeout are sized from it so a deploy or scale-in never cuts an answer (README).
+    longest_answer_seconds: int = 105
+
+    @property
+    def drain_seconds(self) -> int:
+        """Deregistration delay and stopTimeout: the longest answer plus the shutdown margin."""
+        return self.longest_answer_seconds + catalog.SHUTDOWN_MARGIN_SECONDS
 
 
 @dataclass(frozen=True)
@@ -122,6 +131,16 @@ class AuthConfig:
     google_client_id: Optional[str] = None
     email_signup: bool = False
     default_user_role: str = "pending"
+    # The operator's account, created by Open WebUI at start-up while no user exists (its password
+    # is generated in Secrets Manager): without it the first person to sign up becomes the admin.
+    admin_email: Optional[str] = None
+    # Google accounts allowed to sign in, by e-mail domain. Empty means nobody is allowed unless
+    # oauth_any_domain says explicitly that any Google account may sign up (then only as pending).
+    oauth_allowed_domains: tuple[str, ...] = ()
+    oauth_any_domain: bool = False
+    # Functions, Tools and tool servers: Python an admin uploads runs inside the task, with the
+    # task role (README: What an admin can run). Off unless an environment needs them.
+    admin_plugins: bool = False
 
 
 @dataclass(frozen=True)
@@ -472,6 +491,11 @@ def _validate_service(p: str, s: ServiceConfig, errors: _Errors) -> None:
                  "must be above 100: with minimum healthy 100 % a rolling update needs room to start new tasks")
     errors.check(10 <= s.cpu_target_percent <= 90, f"{p}.cpu_target_percent", "must be between 10 and 90")
     errors.check(s.requests_per_target >= 1, f"{p}.requests_per_target", "must be positive")
+    longest_allowed = catalog.FARGATE_MAX_STOP_TIMEOUT_SECONDS - catalog.SHUTDOWN_MARGIN_SECONDS
+    errors.check(1 <= s.longest_answer_seconds <= longest_allowed, f"{p}.longest_answer_seconds",
+                 f"{s.longest_answer_seconds} s: must be 1..{longest_allowed} s, so that a stopped task's "
+                 f"stopTimeout (answer + {catalog.SHUTDOWN_MARGIN_SECONDS} s) stays within Fargate's "
+                 f"{catalog.FARGATE_MAX_STOP_TIMEOUT_SECONDS} s (README: Deploys never cut an answer)")
 
 
 def image_reference(repository_url: str, service: ServiceConfig) -> str:
@@ -558,6 +582,15 @@ def _validate_auth(p: str, env: EnvironmentConfig, errors: _Errors) -> None:
         errors.check(env.https, f"{p}.google_oauth",
                      "needs HTTPS: set domain.name (and domain.hosted_zone_id) or turn google_oauth off")
     errors.check(a.default_user_role in ("pending", "user"), f"{p}.default_user_role", "must be 'pending' or 'user'")
+    errors.check(a.admin_email is not None and _EMAIL.fullmatch(a.admin_email) is not None, f"{p}.admin_email",
+                 f"{a.admin_email!r} must be the operator's e-mail address: without it the first sign-up becomes the admin")
+    for i, domain in enumerate(a.oauth_allowed_domains):
+        errors.check(_DOMAIN.fullmatch(domain) is not None, f"{p}.oauth_allowed_domains[{i}]", f"{domain!r} is not a DNS name")
+    if a.google_oauth:
+        errors.check(bool(a.oauth_allowed_domains) != a.oauth_any_domain, f"{p}.oauth_allowed_domains",
+                     "name the Google domains that may sign in, or set oauth_any_domain (not both)")
+        errors.check(not a.oauth_any_domain or a.default_user_role == "pending", f"{p}.oauth_any_domain",
+                     "any Google account may sign up only as 'pending' (default_user_role), for an admin to approve")
 
 
 _GITHUB_REPOSITORY = re.compile(r"^[A-Za-z0-9-]{1,39}/[A-Za-z0-9_.-]{1,100}$")

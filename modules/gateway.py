@@ -53,6 +53,9 @@ class GatewayProps:
     kms_key_arn: str
     master_key_secret_arn: str
     log_retention_days: int
+    # Every streamed answer passes through the gateway too: its draining and stopTimeout must
+    # outlast the longest answer as Open WebUI's do (service.drain_seconds, README: go-live safety).
+    drain_seconds: int = STOP_TIMEOUT_SECONDS
 
 
 def bedrock_resource_arns(models: ModelsConfig, account_id: str) -> list[str]:
@@ -95,7 +98,7 @@ class Gateway(Construct):
                                         "import urllib.request; urllib.request.urlopen("
                                         f"'http://127.0.0.1:{cfg.port}{model_gateway.HEALTH_CHECK_PATH}', timeout=4)"],
                             "interval": 30, "timeout": 5, "retries": 3, "startPeriod": 60},
-            "stopTimeout": STOP_TIMEOUT_SECONDS,
+            "stopTimeout": props.drain_seconds,
             "readonlyRootFilesystem": True,
             "mountPoints": [{"sourceVolume": "scratch", "containerPath": model_gateway.SCRATCH_PATH, "readOnly": False}],
             "linuxParameters": {"initProcessEnabled": True, "capabilities": {"drop": ["ALL"]}},
@@ -175,7 +178,7 @@ class Gateway(Construct):
         checkov.skip(self.load_balancer, "CKV2_AWS_20", "Internal balancer without a certificate (README: Model gateway)")
         target_group = LbTargetGroup(
             self, "targets", name=f"{props.name}-gw", port=props.config.port, protocol="HTTP", target_type="ip",
-            vpc_id=props.vpc_id, deregistration_delay=str(STOP_TIMEOUT_SECONDS),
+            vpc_id=props.vpc_id, deregistration_delay=str(props.drain_seconds),
             health_check={"path": model_gateway.HEALTH_CHECK_PATH, "matcher": "200", "interval": 15, "timeout": 5,
                           "healthy_threshold": 2, "unhealthy_threshold": 3},
         )

@@ -38,6 +38,8 @@ class LoadBalancerProps:
     domain_name: Optional[str] = None
     hosted_zone_id: Optional[str] = None
     web_acl: bool = False
+    # How long a deregistered task keeps serving the requests (streamed answers) it already has.
+    deregistration_delay_seconds: int = 30
 
 
 class LoadBalancer(Construct):
@@ -76,7 +78,7 @@ class LoadBalancer(Construct):
 
         self.target_group = LbTargetGroup(
             self, "targets", name=f"{props.name}-web", port=props.target_port, protocol="HTTP", target_type="ip",
-            vpc_id=props.vpc_id, deregistration_delay="30",
+            vpc_id=props.vpc_id, deregistration_delay=str(props.deregistration_delay_seconds),
             health_check={"path": props.health_check_path, "matcher": "200", "interval": 15, "timeout": 5,
                           "healthy_threshold": 2, "unhealthy_threshold": 3},
             # Socket.IO runs websocket-only in Open WebUI and app state is shared through Redis, so

@@ -88,6 +88,10 @@ class OpenWebUISettings:
     webui_name: str = "Ajuda Digital"
     run_migrations: bool = False
     extension_managed_externally: bool = True  # -> PGVECTOR_CREATE_EXTENSION=false
+    admin_email: str | None = None  # the operator's account, created at start-up while no user exists
+    admin_password_secret_arn: str | None = None  # plain-string secret, generated
+    admin_plugins: bool = False  # Functions / Tools / tool servers: admin-supplied Python in the task
+    longest_answer_seconds: int | None = None  # bound of one model call (AIOHTTP_CLIENT_TIMEOUT)
     # The model gateway (modules/model_gateway.py): OpenAI-compatible base URL ".../v1" and its key.
     model_gateway_url: str | None = None
     model_gateway_key_secret_arn: str | None = None  # plain-string secret ("sk-...")
@@ -110,6 +114,8 @@ class OpenWebUISettings:
             raise ValueError(f"default_user_role must be one of {_USER_ROLES}, got {self.default_user_role!r}")
         if bool(self.google_client_id) != bool(self.google_client_secret_arn):
             raise ValueError("google_client_id and google_client_secret_arn go together (both or neither)")
+        if bool(self.admin_email) != bool(self.admin_password_secret_arn):
+            raise ValueError("admin_email and admin_password_secret_arn go together (both or neither)")
         if self.redis_auth_secret_arn and not self.redis_host:
             raise ValueError("redis_auth_secret_arn without redis_host")
         if self.database_pool_size < 1 or self.vector_pool_size < 1:
@@ -237,6 +243,8 @@ def container_environment(s: OpenWebUISettings) -> dict[str, str]:
         "DEFAULT_USER_ROLE": s.default_user_role,  # config.py:1754
     }
 
+    env.update(_operator_safety(s))
+
     if s.google_client_id:
         env.update(
             {
@@ -265,6 +273,29 @@ def container_environment(s: OpenWebUISettings) -> dict[str, str]:
             }
         )
     env.update(model_environment(s))
+    return env
+
+
+def _operator_safety(s: OpenWebUISettings) -> dict[str, str]:
+    """Who owns the site, what an admin may run in the task, how long one answer may take."""
+    env = {
+        # utils/plugin.py:210/262 and routers/functions.py:52: with ENABLE_PLUGINS off (env.py:1206,
+        # the master switch over ENABLE_TOOLS / ENABLE_FUNCTIONS / ENABLE_TOOL_SERVERS) no
+        # admin-uploaded Python is exec()'d in the task, which holds the task role's credentials.
+        "ENABLE_PLUGINS": _flag(s.admin_plugins),
+        # env.py:1212: otherwise main.py's lifespan pip-installs what stored Tools/Functions name in
+        # their front matter at every start (code from PyPI, and a call to the internet).
+        "ENABLE_PIP_INSTALL_FRONTMATTER_REQUIREMENTS": "false",
+    }
+    if s.admin_email:
+        # main.py:401 + utils/auth.py:631: at start-up, before uvicorn accepts a connection, the
+        # lifespan creates this admin (password from WEBUI_ADMIN_PASSWORD) when no user exists, so
+        # the first sign-up is never promoted (routers/auths.py:831, utils/oauth.py:2188).
+        env["WEBUI_ADMIN_EMAIL"] = s.admin_email
+    if s.longest_answer_seconds is not None:
+        # env.py:614: unset means no limit at all on a model call; utils/session_pool.py:43 applies
+        # it as the total of every model request, streamed answers included.
+        env["AIOHTTP_CLIENT_TIMEOUT"] = str(s.longest_answer_seconds)
     return env
 
 
@@ -303,6 +334,8 @@ def container_secrets(s: OpenWebUISettings) -> dict[str, str]:
         secrets["AJUDA_REDIS_PASSWORD"] = s.redis_auth_secret_arn
     if s.google_client_secret_arn:
         secrets["GOOGLE_CLIENT_SECRET"] = s.google_client_secret_arn
+    if s.admin_password_secret_arn:
+        secrets["WEBUI_ADMIN_PASSWORD"] = s.admin_password_secret_arn
     if s.model_gateway_key_secret_arn:
         # One key, two readers: the chat connection (config.py:340) and retrieval (config.py:1106).
         secrets["OPENAI_API_KEYS"] = s.model_gateway_key_secret_arn
@@ -313,7 +346,8 @@ def container_secrets(s: OpenWebUISettings) -> dict[str, str]:
 def secret_arns(s: OpenWebUISettings) -> list[str]:
     """The secrets the task execution role must read (GetSecretValue), without JSON-key suffixes."""
     arns = [s.webui_secret_key_secret_arn, s.database_credentials_secret_arn]
-    arns += [a for a in (s.redis_auth_secret_arn, s.google_client_secret_arn, s.model_gateway_key_secret_arn) if a]
+    arns += [a for a in (s.redis_auth_secret_arn, s.google_client_secret_arn, s.admin_password_secret_arn,
+                         s.model_gateway_key_secret_arn) if a]
     return list(dict.fromkeys(arns))
 
 

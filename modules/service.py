@@ -92,7 +92,8 @@ class Service(Construct):
             # The image's HEALTHCHECK is ignored by ECS. The start period covers the embedding model load.
             "healthCheck": {"command": ["CMD-SHELL", f"curl -fsS --max-time 4 http://127.0.0.1:{cfg.container_port}/health || exit 1"],
                             "interval": 30, "timeout": 5, "retries": 3, "startPeriod": 180},
-            "stopTimeout": 30,
+            # Time between SIGTERM and SIGKILL: uvicorn finishes the responses it is streaming.
+            "stopTimeout": cfg.drain_seconds,
             # Open WebUI writes caches and uploads under /app/backend/data at run time (see README).
             "readonlyRootFilesystem": False,
             # The image runs as root (upstream supports no other user); it needs no Linux capability.

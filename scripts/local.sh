@@ -11,10 +11,14 @@
 #
 # Everything it creates lives under .local/ (AJUDA_LOCAL_DIR): the emulator's log, the
 # synthesized stacks (.local/cdktf.out, apart from the repository's cdktf.out), the bootstrap
-# state and the outputs. tests/emulator runs this same script in a scratch AJUDA_LOCAL_DIR.
+# state, the outputs and the full cdktf/Terraform log of the last run of each command
+# (.local/up.log, plan.log, down.log); the terminal gets one line per step (scripts/steps.sh).
+# tests/emulator runs this same script in a scratch AJUDA_LOCAL_DIR.
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+# shellcheck source=scripts/steps.sh
+source "$(dirname "${BASH_SOURCE[0]}")/steps.sh"
 
 LOCAL_DIR="$(mkdir -p "${AJUDA_LOCAL_DIR:-$AJUDA_ROOT/.local}" && cd "${AJUDA_LOCAL_DIR:-$AJUDA_ROOT/.local}" && pwd)"
 OUT_DIR="$LOCAL_DIR/cdktf.out"
@@ -49,22 +53,20 @@ cdktf_run() {
 }
 
 up() {
+  steps_begin up
   setup
   if ! emulator_endpoint >/dev/null; then
     # A new emulator starts empty: drop state and backend settings left by an earlier one.
     rm -rf "${AJUDA_BOOTSTRAP_STATE_DIR:?}"/* "$LOCAL_DIR/outputs.json" "$OUT_DIR"
   fi
-  log "starting the AWS emulator"
-  AJUDA_EMULATOR_ENDPOINT="$(python -m tools.emulator start --state-dir "$LOCAL_DIR/moto")"
+  step "start the AWS emulator" python -m tools.emulator start --state-dir "$LOCAL_DIR/moto"
+  AJUDA_EMULATOR_ENDPOINT="$(emulator_endpoint)"
   export AJUDA_EMULATOR_ENDPOINT
-  log "emulator at $AJUDA_EMULATOR_ENDPOINT"
-  log "synthesizing"
-  cdktf_in_project synth >/dev/null
-  log "deploying $BOOTSTRAP (state bucket and lock table)"
-  cdktf_run deploy "$BOOTSTRAP"
-  log "deploying $STACK (state in the emulator's S3, lock in its DynamoDB)"
-  cdktf_run deploy "$STACK" --outputs-file "$LOCAL_DIR/outputs.json" --outputs-file-include-sensitive-outputs=false
-  log "outputs"
+  step "synthesize (emulator at $AJUDA_EMULATOR_ENDPOINT)" cdktf_in_project synth
+  step "deploy $BOOTSTRAP (state bucket, lock table)" cdktf_run deploy "$BOOTSTRAP"
+  step "deploy $STACK (state in S3, lock in DynamoDB)" \
+    cdktf_run deploy "$STACK" --outputs-file "$LOCAL_DIR/outputs.json" --outputs-file-include-sensitive-outputs=false
+  printf 'full log: %s\n' "$STEP_LOG" >&2
   python - "$LOCAL_DIR/outputs.json" <<'PY'
 import json, sys
 outputs = json.load(open(sys.argv[1]))
@@ -75,14 +77,26 @@ for stack, values in outputs.items():
 PY
 }
 
+plan_json() {
+  terraform -chdir="$1" show -json local.tfplan > "$2"
+}
+
 plan() {
+  steps_begin plan
   setup
   AJUDA_EMULATOR_ENDPOINT="$(emulator_endpoint)" || die "the emulator is not running: bash scripts/local.sh up"
   export AJUDA_EMULATOR_ENDPOINT
-  cdktf_in_project synth >/dev/null
-  cd "$OUT_DIR/stacks/$STACK"
-  terraform init -input=false -no-color >/dev/null
-  terraform plan -input=false -no-color -detailed-exitcode
+  step "synthesize" cdktf_in_project synth
+  local stack_dir="$OUT_DIR/stacks/$STACK"
+  step "terraform init $STACK" terraform -chdir="$stack_dir" init -input=false -no-color
+  STEP_OK_CODES="0 2" step "terraform plan $STACK" \
+    terraform -chdir="$stack_dir" plan -input=false -no-color -detailed-exitcode -out=local.tfplan
+  local changes=$STEP_STATUS
+  step "terraform show $STACK" plan_json "$stack_dir" "$LOCAL_DIR/plan.json"
+  printf 'full log: %s\n' "$STEP_LOG" >&2
+  # The same summary the pull-request comment shows (tools/plan_summary.py).
+  (cd "$AJUDA_ROOT" && python -m tools.plan_summary --stack "$STACK" "$LOCAL_DIR/plan.json")
+  return "$changes"
 }
 
 app() {
@@ -92,6 +106,7 @@ app() {
 }
 
 down() {
+  steps_begin down
   setup
   (cd "$AJUDA_ROOT" && python -m tests.integration.local_app stop --dir "$LOCAL_DIR/app")
   if ! AJUDA_EMULATOR_ENDPOINT="$(emulator_endpoint)"; then
@@ -101,10 +116,9 @@ down() {
   export AJUDA_EMULATOR_ENDPOINT
   # The emulator holds nothing worth keeping: stop it even when a destroy fails.
   trap 'python -m tools.emulator stop --state-dir "$LOCAL_DIR/moto"' EXIT
-  log "destroying $STACK"
-  cdktf_run destroy "$STACK"
-  log "destroying $BOOTSTRAP"
-  cdktf_run destroy "$BOOTSTRAP"
+  step "destroy $STACK" cdktf_run destroy "$STACK"
+  step "destroy $BOOTSTRAP" cdktf_run destroy "$BOOTSTRAP"
+  printf 'full log: %s\n' "$STEP_LOG" >&2
   log "stopping the emulator"
 }
 

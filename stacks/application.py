@@ -26,6 +26,9 @@ from modules.storage import ALB_LOG_PREFIX, Storage, StorageProps
 from modules.waf import WebAcl, WebAclProps
 from stacks.common import aws_provider, s3_backend
 
+# bcrypt, Open WebUI's password hash, refuses passwords over 72 bytes (utils/auth.py:49).
+ADMIN_PASSWORD_LENGTH = 40
+
 
 class ApplicationStack(TerraformStack):
     def __init__(self, scope: Construct, id: str, env: EnvironmentConfig) -> None:
@@ -62,7 +65,7 @@ class ApplicationStack(TerraformStack):
             log_bucket=storage.log_archive.name, log_prefix=ALB_LOG_PREFIX,
             deletion_protection=env.operations.deletion_protection,
             domain_name=env.domain.name if env.https else None, hosted_zone_id=env.domain.hosted_zone_id,
-            web_acl=env.waf_enabled,
+            web_acl=env.waf_enabled, deregistration_delay_seconds=env.service.drain_seconds,
         ))
         database = Database(self, "database", DatabaseProps(
             config=env.database, name=name, vpc_id=network.vpc_id, subnet_ids=network.database_subnet_ids,
@@ -97,9 +100,14 @@ class ApplicationStack(TerraformStack):
             database_pool_max_overflow=env.database.pool_max_overflow,
             vector_pool_size=env.database.vector_pool_size,
             vector_pool_max_overflow=env.database.vector_pool_max_overflow,
+            admin_email=env.auth.admin_email,
+            admin_password_secret_arn=secrets["admin"].arn,
+            oauth_allowed_domains=env.auth.oauth_allowed_domains,
+            admin_plugins=env.auth.admin_plugins,
+            longest_answer_seconds=env.service.longest_answer_seconds,
+            **self._model_settings(env, gateway),
             # The ALB's nodes take their addresses from the subnets it is attached to.
             forwarded_allow_ips=",".join(env.network.public_subnet_cidrs),
-            **self._model_settings(env, gateway),
         )
         service = Service(self, "service", ServiceProps(
             config=env.service, name=name, region=env.region, account_id=account_id,
@@ -162,6 +170,8 @@ class ApplicationStack(TerraformStack):
             "app_subnet_ids": network.app_subnet_ids,
             "app_security_group_id": app_group.id,
             "alarm_topic_arn": observability.topic_arn,
+            # Where the first admin's generated password is (aws secretsmanager get-secret-value).
+            "admin_password_secret_arn": secrets["admin"].arn,
             "db_instance_identifier": database.identifier,
             # `aws ecs run-task --overrides` for the one-off migration run of a release (README).
             "migration_overrides": json.dumps({"containerOverrides": [
@@ -190,7 +200,8 @@ class ApplicationStack(TerraformStack):
             config=env.gateway, models=env.models, name=name, region=env.region, account_id=account_id,
             vpc_id=network.vpc_id, subnet_ids=network.app_subnet_ids, client_security_group_id=app_group_id,
             image=f"{registry.repository_url}:{env.gateway.image_tag}", repository_arn=registry.repository_arn,
-            kms_key_arn=kms_key_arn, master_key_secret_arn=key.arn, log_retention_days=env.service.log_retention_days))
+            kms_key_arn=kms_key_arn, master_key_secret_arn=key.arn, log_retention_days=env.service.log_retention_days,
+            drain_seconds=env.service.drain_seconds))
         self.gateway_repository_url = registry.repository_url
         return gateway
 
@@ -218,6 +229,11 @@ class ApplicationStack(TerraformStack):
                 username=env.database.app_username,
                 description="Open WebUI's least-privilege PostgreSQL role (created by the database stack)")),
         }
+        # Validation makes auth.admin_email mandatory: the operator's account exists before any sign-up.
+        secrets["admin"] = Secret(self, "webui-admin-password", SecretConfig(
+            name=f"{name}/webui-admin-password", kms_key_arn=kms_key_arn, generated_length=ADMIN_PASSWORD_LENGTH,
+            description=f"Password of the site's first admin ({env.auth.admin_email}), created at first start",
+            rotation_note="Used once, when the admin account is created; afterwards the admin changes it in the app"))
         if env.auth.google_oauth:
             secrets["google"] = Secret(self, "google-client-secret", SecretConfig(
                 name=f"{name}/google-client-secret", kms_key_arn=kms_key_arn, generated_length=None,

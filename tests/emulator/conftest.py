@@ -58,6 +58,7 @@ def deployment(tmp_path_factory):
     try:
         up = _local_sh("up", env, log)
         assert up.returncode == 0, f"scripts/local.sh up failed:\n{log.read_text()[-6000:]}"
+        up_output = log.read_text()  # what the terminal showed (tests/emulator/local_sh_output.py)
         endpoint = emulator.running_endpoint(local_dir / "moto")
         assert endpoint and endpoint.startswith("http://127.0.0.1:"), endpoint
         outputs = json.loads((local_dir / "outputs.json").read_text())[STACK]
@@ -71,7 +72,7 @@ def deployment(tmp_path_factory):
             "CHECKPOINT_DISABLE": "1",
             "AWS_ACCESS_KEY_ID": "emulator", "AWS_SECRET_ACCESS_KEY": "emulator", "AWS_DEFAULT_REGION": REGION,
         })
-        yield {"endpoint": endpoint, "project": project, "outputs": outputs, "state": state,
+        yield {"endpoint": endpoint, "project": project, "outputs": outputs, "state": state, "up_output": up_output,
                "local_sh": lambda command: _local_sh(command, env, log), "local_dir": local_dir, "log": log}
     finally:
         if not state["down"]:

@@ -13,6 +13,7 @@ import time
 import boto3
 import pytest
 
+from tests.emulator import local_sh_output
 from tools import emulator
 
 STACK = "ajuda-local"
@@ -51,6 +52,10 @@ def test_outputs_name_what_operators_need(deployment):
     assert outputs["documents_bucket"] == "openwebui-ajudadigital-local"
     assert (outputs["cluster_name"], outputs["service_name"]) == ("open-webui-cluster", "open-webui-service")
     assert outputs["db_endpoint"]
+
+
+def test_up_prints_one_line_per_step_then_the_outputs(deployment):
+    local_sh_output.check_up_output(deployment["up_output"], deployment["local_dir"], deployment["outputs"])
 
 
 def test_network_in_two_zones_with_chained_security_groups(deployment):
@@ -157,6 +162,12 @@ def test_second_plan_shows_no_changes(deployment):
     assert not unexpected, "unexpected changes on the second plan:\n" + "\n".join(unexpected)
 
 
+def test_plan_command_prints_the_pull_request_summary(deployment):
+    before = len(deployment["log"].read_text())
+    plan = deployment["local_sh"]("plan")
+    local_sh_output.check_plan_output(deployment["log"].read_text()[before:], plan.returncode, deployment["local_dir"])
+
+
 def test_concurrent_run_fails_on_the_lock_and_state_survives(deployment):
     project = deployment["project"]
     before = project.terraform(STACK, "state", "list").stdout
@@ -200,9 +211,11 @@ def test_destroy_leaves_nothing_of_the_stack(deployment):
 def test_teardown_command_destroys_the_bootstrap_and_stops_the_emulator(deployment):
     local_dir, endpoint = deployment["local_dir"], deployment["endpoint"]
     assert aws("s3", endpoint).list_buckets()["Buckets"]
+    before = len(deployment["log"].read_text())
     down = deployment["local_sh"]("down")
     deployment["state"]["down"] = True
     assert down.returncode == 0, f"scripts/local.sh down failed:\n{deployment['log'].read_text()[-6000:]}"
+    local_sh_output.check_down_output(deployment["log"].read_text()[before:], local_dir)
     (bootstrap_state,) = (local_dir / "state").glob("*.tfstate")
     assert json.loads(bootstrap_state.read_text())["resources"] == []
     assert emulator.running_endpoint(local_dir / "moto") is None, "the emulator still runs after local.sh down"

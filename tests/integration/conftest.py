@@ -18,10 +18,13 @@ from collections.abc import Iterator
 
 import pytest
 
+from config.environments import PROD
 from tests.integration import harness
 
-ADMIN_EMAIL = "admin@ajudadigital.tl"
-ADMIN_PASSWORD = "Adm1n(pass)$+@:/%#."
+# The operator's account (auth.admin_email), which Open WebUI creates at start-up with the password
+# the harness stores in Secrets Manager's place.
+ADMIN_EMAIL = PROD.auth.admin_email
+ADMIN_PASSWORD = harness.ADMIN_PASSWORD
 UPLOAD_NAME = "ajuda-integration.txt"
 UPLOAD_BYTES = ("Ajuda Digital integration upload " + uuid.uuid4().hex + "\n"
                 "Open WebUI stores this file in S3 and indexes it in pgvector.\n").encode()
@@ -71,8 +74,9 @@ def cluster(integration_requirements, synthesized, tmp_path_factory) -> Iterator
 
 @pytest.fixture(scope="session")
 def admin(cluster) -> dict:
-    """The first user, signed up through replica 1 (ENABLE_SIGNUP=false still admits the first admin)."""
-    status, body = harness.signup(cluster.replicas[0].url, ADMIN_EMAIL, ADMIN_PASSWORD)
+    """The operator, signed in through replica 1: the account the replicas created at start-up."""
+    assert cluster.synthesized_env["WEBUI_ADMIN_EMAIL"] == ADMIN_EMAIL
+    status, body = harness.signin_admin(cluster)
     assert status == 200, body
     return body
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import secrets
 import signal
 import subprocess
 import sys
@@ -62,10 +61,11 @@ def serve(directory: Path) -> int:
     try:
         cluster.start()
         balancer = TcpBalancer([(harness.LOCALHOST, r.port) for r in cluster.replicas], port=cluster.site_port).start()
-        password = secrets.token_urlsafe(12)
-        status, body = harness.signup(cluster.replicas[0].url, ADMIN_EMAIL, password)
+        # The replicas created the operator's account at start-up (WEBUI_ADMIN_EMAIL/PASSWORD).
+        password = cluster.credentials.admin_password
+        status, body = harness.signin_admin(cluster)
         if status != 200:
-            raise RuntimeError(f"admin sign-up failed: {status} {body}")
+            raise RuntimeError(f"admin sign-in failed: {status} {body}")
         password_file = directory / "admin-password"
         password_file.touch(mode=0o600)
         password_file.write_text(password + "\n")

@@ -50,7 +50,7 @@ def test_prod_container_environment(synthesized):
 def test_prod_container_secrets_are_references_only(synthesized):
     found = secrets(synthesized, "ajuda-prod")
     assert set(found) == {"WEBUI_SECRET_KEY", "AJUDA_DB_USER", "AJUDA_DB_PASSWORD", "AJUDA_REDIS_PASSWORD",
-                          "GOOGLE_CLIENT_SECRET", "OPENAI_API_KEYS", "RAG_OPENAI_API_KEY"}
+                          "GOOGLE_CLIENT_SECRET", "WEBUI_ADMIN_PASSWORD", "OPENAI_API_KEYS", "RAG_OPENAI_API_KEY"}
     for name, value_from in found.items():
         assert re.fullmatch(r"\$\{aws_secretsmanager_secret\.[^.]+\.arn\}(:(username|password)::)?", value_from), name
 

@@ -119,11 +119,13 @@ def test_gateway_key_is_generated_with_the_litellm_prefix(synthesized):
     Manager API Reference, https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_GetRandomPassword.html);
     Open WebUI splits OPENAI_API_KEYS on ';' (open_webui/config.py:343)."""
     generator_id = resource_id(synthesized, "ajuda-prod", "aws_secretsmanager_secret", "model-gateway-key")
-    generator = synthesized.stack("ajuda-prod")["data"]["aws_secretsmanager_random_password"]
+    # Write-only (never in state): an ephemeral generator, the prefix as template text before it.
+    generator = synthesized.stack("ajuda-prod")["ephemeral"]["aws_secretsmanager_random_password"]
     [key_generator] = [v for k, v in generator.items() if k.startswith("model-gateway-key")]
     assert key_generator["exclude_punctuation"] is True and key_generator["password_length"] == 48
     version = synthesized.one("ajuda-prod", "aws_secretsmanager_secret_version", "model-gateway-key")
-    assert re.fullmatch(r"\$\{join\(\"\", \[\"sk-\", data\.aws_secretsmanager_random_password\.[^.]+\.random_password\]\)\}", version["secret_string"]), version["secret_string"]
+    assert re.fullmatch(r"sk-\$\{ephemeral\.aws_secretsmanager_random_password\.[^.]+\.random_password\}",
+                        version["secret_string_wo"]), version
     assert generator_id.startswith("model-gateway-key")
 
 

@@ -77,7 +77,7 @@ def test_generated_secrets_are_written_write_only_from_an_ephemeral_generator(sy
     versions = synthesized.resources(stack, "aws_secretsmanager_secret_version")
     write_only = {name: v for name, v in versions.items() if "secret_string" not in v}
     assert {secret_name(document, v).rsplit("/", 1)[1] for v in write_only.values()} == {
-        "webui-secret-key", "app-database"}
+        "webui-secret-key", "app-database", "webui-admin-password", "model-gateway-key"}
     used = set()
     for version in write_only.values():
         assert version["secret_string_wo_version"] == 1 and "lifecycle" not in version
