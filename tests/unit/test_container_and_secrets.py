@@ -120,7 +120,7 @@ def test_database_connections_fit_the_instance(synthesized, stack):
     per_task = 2 * (int(env["DATABASE_POOL_SIZE"]) + int(env["DATABASE_POOL_MAX_OVERFLOW"])) + \
         int(env["PGVECTOR_POOL_SIZE"]) + int(env["PGVECTOR_POOL_MAX_OVERFLOW"])
     max_tasks = synthesized.one(stack, "aws_appautoscaling_target")["max_capacity"]
-    surge_percent = synthesized.one(stack, "aws_ecs_service")["deployment_maximum_percent"]
+    surge_percent = synthesized.one(stack, "aws_ecs_service", "service_")["deployment_maximum_percent"]
     instance_class = synthesized.one(stack, "aws_db_instance")["instance_class"]
     # A release at max_count: the rolling update's old and new tasks, plus the one-off migration task.
     peak = (max_tasks * surge_percent // 100 + 1) * per_task

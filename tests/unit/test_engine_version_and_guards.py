@@ -56,7 +56,7 @@ def test_valkey_engine_version_is_major_minor_and_upgraded_only_by_review(synthe
 @pytest.mark.parametrize("stack", sorted(APP_STACKS))
 def test_role_connection_limit_covers_the_release_peak(synthesized, stack):
     env = APP_STACKS[stack]
-    service = synthesized.one(stack, "aws_ecs_service")
+    service = synthesized.one(stack, "aws_ecs_service", "service_")
     assert service["deployment_maximum_percent"] == env.service.deployment_maximum_percent == 200
     limit = synthesized.one(f"{stack}-database", "postgresql_role")["connection_limit"]
     per_task = capacity.connections_per_task(env.database)

@@ -72,7 +72,7 @@ def test_kind_dimension_default_and_names_are_checked():
     # DEFAULT_MODELS is comma-separated: a comma would split one model into two.
     assert "prod.models.chat_models[0].name" in error_of(with_models(
         chat_models=(replace(twice, name="Nova, Lite"),), default_model="Nova, Lite"))
-    assert "prod.models.bedrock_region: 'mars-1' is not an AWS region name" in error_of(with_models(bedrock_region="mars-1"))
+    assert "prod.models.bedrock_region: 'mars-1' is not an AWS Region" in error_of(with_models(bedrock_region="mars-1"))
 
 
 def test_gateway_service_settings_are_checked():
@@ -81,7 +81,7 @@ def test_gateway_service_settings_are_checked():
     env = replace(PROD, gateway=replace(PROD.gateway, cpu=512, memory=512, image_tag="latest", port=80))
     message = error_of(env)
     assert "prod.gateway.memory: 512 MiB is not accepted by Fargate with cpu=512" in message
-    assert "prod.gateway.image_tag: 'latest' must be an immutable release tag" in message
+    assert "prod.gateway.image_tag: 'latest' is a floating tag" in message
     assert "prod.gateway.port: 80 must be an unprivileged TCP port" in message
 
 

@@ -14,7 +14,7 @@ DIGEST = "sha256:" + "ab" * 32
 
 
 def _container(synthesized, stack):
-    (container,) = json.loads(synthesized.one(stack, "aws_ecs_task_definition")["container_definitions"])
+    (container,) = json.loads(synthesized.one(stack, "aws_ecs_task_definition", "service_task")["container_definitions"])
     return container
 
 
@@ -50,10 +50,10 @@ def test_a_malformed_digest_is_a_configuration_error(digest):
 
 
 def test_the_service_leaves_the_task_definition_to_the_release_command(synthesized):
-    service = synthesized.one("ajuda-prod", "aws_ecs_service")
+    service = synthesized.one("ajuda-prod", "aws_ecs_service", "service_")
     assert set(service["lifecycle"]["ignore_changes"]) == {"desired_count", "task_definition"}
     # Replaced revisions stay ACTIVE: rollbacks and the running service refer to them.
-    assert synthesized.one("ajuda-prod", "aws_ecs_task_definition")["skip_destroy"] is True
+    assert synthesized.one("ajuda-prod", "aws_ecs_task_definition", "service_task")["skip_destroy"] is True
 
 
 @pytest.mark.parametrize("stack", ["ajuda-dev", "ajuda-prod", "ajuda-local"])
@@ -63,7 +63,7 @@ def test_deployment_alarms_roll_back_on_unhealthy_targets_and_target_5xx(synthes
     "DeploymentAlarms", Amazon ECS API Reference:
     https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_DeploymentAlarms.html
     """
-    service = synthesized.one(stack, "aws_ecs_service")
+    service = synthesized.one(stack, "aws_ecs_service", "service_")
     assert service["alarms"]["enable"] is True and service["alarms"]["rollback"] is True
     assert service.get("deployment_controller", {"type": "ECS"})["type"] == "ECS"
     alarms = {a["alarm_name"]: a for a in synthesized.resources(stack, "aws_cloudwatch_metric_alarm").values()}
