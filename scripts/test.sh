@@ -26,7 +26,7 @@ integration_exports="$(bash "$AJUDA_ROOT/scripts/integration-env.sh")"
 eval "$integration_exports"
 
 log "running the test tiers"
-python -m pytest -ra tests/unit tests/validate tests/entrypoint tests/emulator tests/integration
+python -m pytest -ra --durations=25 tests/unit tests/validate tests/entrypoint tests/emulator tests/integration
 
 log "synthesizing every environment for the linters"
 python main.py

@@ -95,7 +95,7 @@ def guarded(tmp_path_factory):
         targets = {
             "database": workspace.address("ajuda-local", "aws_db_instance"),
             "documents": workspace.address("ajuda-local", "aws_s3_bucket", "documents"),
-            "key": workspace.address("ajuda-local", "aws_kms_key"),
+            "key": workspace.address("ajuda-local", "aws_kms_key", "encryption_key"),
         }
         target_args = [f"-target={address}" for address in targets.values()]
         applied = workspace.terraform("ajuda-local", "apply", "-auto-approve", *target_args)

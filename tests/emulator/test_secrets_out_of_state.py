@@ -109,7 +109,8 @@ def searched(deployment):
 
 def test_every_generated_secret_was_generated_and_written(deployment, searched):
     secrets, _ = searched
-    assert {name.rsplit("/", 1)[1] for name in secrets} == {"webui-secret-key", "app-database"}
+    assert {name.rsplit("/", 1)[1] for name in secrets} == {"webui-secret-key", "app-database", "webui-admin-password",
+                                                           "model-gateway-key"}
     for name, values in secrets.items():
         assert all(len(v) >= 32 for v in values if not v.startswith("{")), name
     assert json.loads(next(v for v in secrets[f"{STACK}/app-database"] if v.startswith("{")))["username"] == \

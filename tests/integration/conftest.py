@@ -101,4 +101,9 @@ def uploaded_file(cluster, admin) -> dict:
             break
         time.sleep(0.5)
     final = requests.get(f"{replica.url}/api/v1/files/{item['id']}", headers=headers, timeout=30).json()
-    return {"id": item["id"], "upload": item, "status": status, "file": final, "bytes": UPLOAD_BYTES}
+    # The embedding calls the gateway made for this upload, taken now: later tests reset the stand-in's record.
+    marker = UPLOAD_BYTES.decode().split()[4]  # the upload's unique hex token
+    embedded = [r for r in cluster.gateway.bedrock.recorded("InvokeModel", accepted=True)
+                if marker in r.body.get("inputText", "")]
+    return {"id": item["id"], "upload": item, "status": status, "file": final, "bytes": UPLOAD_BYTES,
+            "marker": marker, "gateway_embeddings": embedded}

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from config.environments import PROD
+
 
 def test_app_role_has_no_elevated_rights(cluster):
     role, database = cluster.access.role, cluster.access.database
@@ -32,15 +34,17 @@ def test_extension_is_the_superusers_and_the_app_uses_it(cluster, uploaded_file)
         # Open WebUI's pgvector client created its table as the app role at start-up ...
         cur.execute("SELECT tableowner FROM pg_tables WHERE tablename = 'document_chunk'")
         assert cur.fetchone() == (cluster.access.role,)
-        # ... and the uploaded file's embeddings are in it: all-MiniLM-L6-v2 gives 384 dimensions,
-        # zero-padded to the column's PGVECTOR_INITIALIZE_MAX_VECTOR_LENGTH (1536 by default).
+        # ... and the uploaded file's embeddings are in it: Titan Text Embeddings V2 through the
+        # gateway, as long as the column (PGVECTOR_INITIALIZE_MAX_VECTOR_LENGTH = the configured dimension).
         cur.execute("SELECT vector::text FROM document_chunk WHERE collection_name = %s",
                     [f"file-{uploaded_file['id']}"])
         vectors = [[float(x) for x in row[0].strip("[]").split(",")] for row in cur.fetchall()]
     assert uploaded_file["status"] == "completed", uploaded_file["file"].get("data")
     assert vectors, "no chunk of the uploaded file in pgvector"
+    dimension = int(cluster.synthesized_env["PGVECTOR_INITIALIZE_MAX_VECTOR_LENGTH"])
+    assert dimension == PROD.models.embedding_dimension
     for vector in vectors:
-        assert any(vector[:384]) and not any(vector[384:]), "not a 384-dimension (all-MiniLM-L6-v2) embedding"
+        assert len(vector) == dimension and any(vector), f"not a {dimension}-dimension gateway embedding"
 
 
 def _log_entries(log: str) -> list[str]:

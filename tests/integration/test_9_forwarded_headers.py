@@ -35,7 +35,7 @@ def dockerfile_start_sh_rewrite() -> str:
 
 
 def prod_forwarded_allow_ips(synthesized) -> str:
-    (definition,) = synthesized.resources("ajuda-prod", "aws_ecs_task_definition").values()
+    definition = synthesized.one("ajuda-prod", "aws_ecs_task_definition", "service_task")
     (container,) = json.loads(definition["container_definitions"])
     return {e["name"]: e["value"] for e in container["environment"]}["FORWARDED_ALLOW_IPS"]
 

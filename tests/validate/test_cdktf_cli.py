@@ -15,7 +15,7 @@ def test_cdktf_synth_writes_every_stack(tmp_path):
     project = CdktfProject(tmp_path / "project", env)
     project.cli("synth")
     manifest = json.loads((project.workdir / "cdktf.out" / "manifest.json").read_text())
-    expected = {"bootstrap", "local-bootstrap"} | {f"ajuda-{e}" for e in ("dev", "staging", "prod", "local")} \
+    expected = {"bootstrap", "local-bootstrap", "ci-access"} | {f"ajuda-{e}" for e in ("dev", "staging", "prod", "local")} \
         | {f"ajuda-{e}-database" for e in ("dev", "staging", "prod")}
     assert set(manifest["stacks"]) == expected
     for stack in expected:
