@@ -597,6 +597,12 @@ _GITHUB_REPOSITORY = re.compile(r"^[A-Za-z0-9-]{1,39}/[A-Za-z0-9_.-]{1,100}$")
 _IAM_ROLE_NAME = re.compile(r"^[A-Za-z0-9+=,.@_-]{1,64}$")
 
 
+def _known_region(setting: str, region: str, errors: _Errors) -> bool:
+    """True when ``region`` is in the region catalog; otherwise records why, naming ``setting``."""
+    return errors.check(region in catalog.PARTITION_BY_REGION, setting,
+                        f"{region!r} is not an AWS Region (known: config/catalog.py PARTITION_BY_REGION)")
+
+
 def _validate_deploy_access(p: str, a: DeployAccessConfig, errors: _Errors) -> None:
     errors.check(_GITHUB_REPOSITORY.fullmatch(a.github_repository) is not None, f"{p}.github_repository",
                  f"{a.github_repository!r} must be <owner>/<repository>")
@@ -628,8 +634,7 @@ def _validate_bedrock_model(setting: str, model_id: str, kind: str, region: str,
 
 
 def _validate_models(p: str, m: ModelsConfig, errors: _Errors) -> None:
-    if not errors.check(m.bedrock_region in catalog.PARTITION_BY_REGION, f"{p}.bedrock_region",
-                        f"{m.bedrock_region!r} is not an AWS Region (known: config/catalog.py PARTITION_BY_REGION)"):
+    if not _known_region(f"{p}.bedrock_region", m.bedrock_region, errors):
         return
     errors.check(len(m.chat_models) >= 1, f"{p}.chat_models", "needs at least one chat model")
     names: list[str] = []
@@ -666,10 +671,8 @@ def _validate_environment(env: EnvironmentConfig, p: str) -> list[str]:
     """``p``: the environment's key in environments.py, which names its settings even when renamed."""
     errors = _Errors()
     errors.check(_ENV_NAME.fullmatch(env.name) is not None, f"{p}.name", "must be a short lower-case name")
-    region_known = errors.check(env.region in catalog.PARTITION_BY_REGION, f"{p}.region",
-                                f"{env.region!r} is not an AWS Region (known: config/catalog.py PARTITION_BY_REGION)")
-    if errors.check(env.state.region in catalog.PARTITION_BY_REGION, f"{p}.state.region",
-                    f"{env.state.region!r} is not an AWS Region") and region_known:
+    region_known = _known_region(f"{p}.region", env.region, errors)
+    if _known_region(f"{p}.state.region", env.state.region, errors) and region_known:
         errors.check(catalog.partition(env.state.region) == env.partition, f"{p}.state.region",
                      f"{env.state.region!r} is in partition {catalog.partition(env.state.region)}, the environment's "
                      f"region {env.region!r} in {env.partition}: one set of credentials cannot reach both")
@@ -746,8 +749,7 @@ def _validate_backup(p: str, env: EnvironmentConfig, errors: _Errors) -> None:
     errors.check(b.completion_window_minutes > b.start_window_minutes, f"{p}.completion_window_minutes",
                  "must be longer than start_window_minutes")
     if b.copy_region is not None:
-        if errors.check(b.copy_region in catalog.PARTITION_BY_REGION, f"{p}.copy_region",
-                        f"{b.copy_region!r} is not an AWS Region (known: config/catalog.py PARTITION_BY_REGION)"):
+        if _known_region(f"{p}.copy_region", b.copy_region, errors):
             errors.check(catalog.partition(b.copy_region) == env.partition, f"{p}.copy_region",
                          f"{b.copy_region!r} is in another partition than the environment's region {env.region!r}")
         errors.check(b.copy_region != env.region, f"{p}.copy_region", "must differ from the environment's region")
