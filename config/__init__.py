@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import os
-from typing import Optional
 
 from config.model import ConfigError, EnvironmentConfig, validate, validate_environments
 
 OVERRIDES_FILE_VARIABLE = "AJUDA_CONFIG_FILE"
 
 
-def load(names: Optional[list[str]] = None, overrides_file: Optional[str] = None) -> list[EnvironmentConfig]:
+def load(names: list[str] | None = None, overrides_file: str | None = None) -> list[EnvironmentConfig]:
     """Validated environments, all of them or the ones named; raises ConfigError on any problem.
 
     ``overrides_file`` (default: $AJUDA_CONFIG_FILE) is applied on top of the built-in data.

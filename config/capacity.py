@@ -31,33 +31,33 @@ def pool_connections(pool_size: int, pool_max_overflow: int, vector_pool_size: i
     return SQLALCHEMY_ENGINES_PER_TASK * (pool_size + pool_max_overflow) + vector_pool_size + vector_pool_max_overflow
 
 
-def connections_per_task(database: "DatabaseConfig") -> int:
+def connections_per_task(database: DatabaseConfig) -> int:
     return pool_connections(database.pool_size, database.pool_max_overflow,
                             database.vector_pool_size, database.vector_pool_max_overflow)
 
 
-def peak_tasks(service: "ServiceConfig") -> int:
+def peak_tasks(service: ServiceConfig) -> int:
     """Tasks alive at once during a release at max_count: old and new sets plus the migration task."""
     # ECS rounds maximumPercent x desiredCount down.
     return service.max_count * service.deployment_maximum_percent // 100 + MIGRATION_TASKS
 
 
-def peak_connections(database: "DatabaseConfig", service: "ServiceConfig") -> int:
+def peak_connections(database: DatabaseConfig, service: ServiceConfig) -> int:
     """The app role's CONNECTION LIMIT: every connection the peak can open, and no more."""
     return peak_tasks(service) * connections_per_task(database)
 
 
-def surge_connections(database: "DatabaseConfig", service: "ServiceConfig") -> int:
+def surge_connections(database: DatabaseConfig, service: ServiceConfig) -> int:
     """What a release adds on top of the service running at max_count."""
     return peak_connections(database, service) - service.max_count * connections_per_task(database)
 
 
-def alarm_threshold(database: "DatabaseConfig", service: "ServiceConfig") -> int:
+def alarm_threshold(database: DatabaseConfig, service: ServiceConfig) -> int:
     """DatabaseConnections above which the next release's surge could exhaust the instance."""
     return catalog.rds_connection_budget(database.instance_class) - surge_connections(database, service)
 
 
-def problem(database: "DatabaseConfig", service: "ServiceConfig") -> str | None:
+def problem(database: DatabaseConfig, service: ServiceConfig) -> str | None:
     """Why the peak does not fit the instance, or None."""
     if database.instance_class not in catalog.RDS_INSTANCE_MEMORY_GIB:
         return None  # reported on its own setting

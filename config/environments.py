@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 from dataclasses import replace
-from typing import Optional
 
 from config.model import (
     AuthConfig,
@@ -49,14 +48,14 @@ _GOOGLE_DOMAINS = ("ajudadigital.tl",)
 # its plan shows the new task definition and `scripts/release.sh <env>` (CI's apply job) rolls it
 # out. Add the digest (`docker buildx imagetools inspect` or ECR's imageDigest) to pin the exact
 # image: ("v0.13.0", "sha256:..."). README: Releasing.
-RELEASES: dict[str, tuple[str, Optional[str]]] = {
+RELEASES: dict[str, tuple[str, str | None]] = {
     "dev": ("v0.12.4", None),
     "staging": ("v0.12.4", None),
     "prod": ("v0.12.4", None),
 }
 
 
-def _release(env_name: str) -> dict[str, Optional[str]]:
+def _release(env_name: str) -> dict[str, str | None]:
     tag, digest = RELEASES[env_name]
     return {"image_tag": tag, "image_digest": digest}
 

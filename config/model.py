@@ -12,7 +12,7 @@ import re
 import types
 import typing
 from dataclasses import dataclass, field, fields, is_dataclass
-from typing import Optional, Union
+from typing import Union
 
 from config import capacity, catalog
 
@@ -61,7 +61,7 @@ class ServiceConfig:
     requests_per_target: int = 1000
     # The image's content digest ("sha256:<64 hex>"): when set, the task pulls repository@digest,
     # so what runs is exactly the reviewed image even if a tag were ever re-pointed.
-    image_digest: Optional[str] = None
+    image_digest: str | None = None
     # ECS rolling update: how far above desired_count a release may run (the capacity arithmetic's surge).
     deployment_maximum_percent: int = 200
     # Upper bound of one model call, streamed answer included (Open WebUI's AIOHTTP_CLIENT_TIMEOUT,
@@ -128,12 +128,12 @@ class AuthConfig:
     """Google OAuth plus email/password login."""
 
     google_oauth: bool = True
-    google_client_id: Optional[str] = None
+    google_client_id: str | None = None
     email_signup: bool = False
     default_user_role: str = "pending"
     # The operator's account, created by Open WebUI at start-up while no user exists (its password
     # is generated in Secrets Manager): without it the first person to sign up becomes the admin.
-    admin_email: Optional[str] = None
+    admin_email: str | None = None
     # Google accounts allowed to sign in, by e-mail domain. Empty means nobody is allowed unless
     # oauth_any_domain says explicitly that any Google account may sign up (then only as pending).
     oauth_allowed_domains: tuple[str, ...] = ()
@@ -147,9 +147,9 @@ class AuthConfig:
 class DomainConfig:
     """Public name of the site; without one the ALB serves plain HTTP on its own DNS name."""
 
-    name: Optional[str] = None
+    name: str | None = None
     # Route 53 zone in which the ACM DNS-validation records are created.
-    hosted_zone_id: Optional[str] = None
+    hosted_zone_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -194,7 +194,7 @@ class StateBackendConfig:
     # Let destroy empty the bucket of old state versions (disposable emulator accounts only).
     force_destroy: bool = False
     # The deploy roles; when set, the state bucket refuses every other principal.
-    access: Optional[DeployAccessConfig] = None
+    access: DeployAccessConfig | None = None
     # Terraform refuses any plan that would destroy the state bucket or lock table.
     prevent_destroy: bool = False
     # Renaming an environment moves its state keys (EnvironmentConfig.state_key_name); only with
@@ -226,7 +226,7 @@ class EmulatorConfig:
 class OperationsConfig:
     """Alarms, their notification target, and edge protection."""
 
-    alarm_email: Optional[str] = None
+    alarm_email: str | None = None
     waf: bool = True
     waf_rate_limit_per_5_minutes: int = 2000
     # Load balancer deletion protection (the database has its own switch).
@@ -260,9 +260,9 @@ class BackupConfig:
     monthly_schedule: str = "cron(0 13 1 * ? *)"
     start_window_minutes: int = 60
     completion_window_minutes: int = 360
-    lock: Optional[VaultLockConfig] = None
+    lock: VaultLockConfig | None = None
     # Region of a second vault every recovery point is copied to; None = no copy.
-    copy_region: Optional[str] = None
+    copy_region: str | None = None
     # Let destroy delete the recovery points (disposable environments only).
     force_destroy: bool = False
 
@@ -324,14 +324,14 @@ class EnvironmentConfig:
     domain: DomainConfig
     state: StateBackendConfig
     operations: OperationsConfig = field(default_factory=OperationsConfig)
-    emulator: Optional[EmulatorConfig] = None
+    emulator: EmulatorConfig | None = None
     # Environments whose database stack (postgresql provider) is synthesized.
     database_stack: bool = True
     backup: BackupConfig = field(default_factory=BackupConfig)
     # The name the environment's Terraform state keys were created under ("<key_prefix>/ajuda-<name>...").
     # A different `name` would start from empty state beside the old resources, so it is refused
     # unless state.allow_key_change says the move is intended.
-    state_key_name: Optional[str] = None
+    state_key_name: str | None = None
     models: ModelsConfig = field(default_factory=ModelsConfig)
     gateway: GatewayConfig = field(default_factory=GatewayConfig)
 
@@ -407,7 +407,7 @@ class _Errors:
         return ok
 
 
-def _network(cidr: str, setting: str, errors: _Errors) -> Optional[ipaddress.IPv4Network]:
+def _network(cidr: str, setting: str, errors: _Errors) -> ipaddress.IPv4Network | None:
     try:
         net = ipaddress.ip_network(cidr, strict=True)
     except (ValueError, TypeError) as exc:
@@ -418,7 +418,7 @@ def _network(cidr: str, setting: str, errors: _Errors) -> Optional[ipaddress.IPv
     return net  # type: ignore[return-value]
 
 
-def image_tag_problem(tag: str) -> Optional[str]:
+def image_tag_problem(tag: str) -> str | None:
     """Why ``tag`` is not an immutable release tag, or None. The one rule for configuration and Terraform."""
     if re.fullmatch(IMAGE_TAG_PATTERN, tag) is None:
         return "must be 1-128 letters, digits, '_', '.' or '-', not starting with '.' or '-'"
@@ -536,7 +536,7 @@ def _validate_database(p: str, d: DatabaseConfig, errors: _Errors) -> None:
     errors.check(d.pool_size >= 1 and d.pool_max_overflow >= 0, f"{p}.pool_size", "pool_size >= 1 and pool_max_overflow >= 0")
 
 
-def bucket_name_problem(name: str) -> Optional[str]:
+def bucket_name_problem(name: str) -> str | None:
     """Why S3 would reject ``name`` as a general purpose bucket name, or None."""
     if not _BUCKET.fullmatch(name or ""):
         return "must be 3-63 characters of lower-case letters, digits, dots and hyphens, starting and ending with a letter or digit"

@@ -121,7 +121,7 @@ def main() -> int:
             print(_redact(str(exc.code), secrets), file=sys.stderr)
             return 1
         return 0
-    except BaseException:  # noqa: BLE001 - report anything, redacted, and fail the task
+    except BaseException:
         print(_redact(traceback.format_exc(), secrets), file=sys.stderr)
         print("ajuda-migrate: FAILED", file=sys.stderr)
         return 1

@@ -10,7 +10,6 @@ retention behind Terraform's back.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
 
 from cdktf import TerraformProvider
 from cdktf_cdktf_provider_aws.backup_plan import (
@@ -57,7 +56,7 @@ class BackupProps:
     # False only where the emulator lacks CreateBackupSelection (EmulatorConfig.backup_selection).
     selection: bool = True
     # Provider of config.copy_region; required when a copy region is set.
-    copy_provider: Optional[TerraformProvider] = None
+    copy_provider: TerraformProvider | None = None
     partition: str = "aws"
 
 
@@ -132,7 +131,7 @@ class Backup(Construct):
         return role.arn
 
     def _vault(self, id: str, name: str, region: str, account_id: str, role_arn: str, cfg: BackupConfig,
-               provider: Optional[TerraformProvider]) -> BackupVault:
+               provider: TerraformProvider | None) -> BackupVault:
         key = EncryptionKey(self, f"{id}-key", EncryptionKeyConfig(
             alias=name, account_id=account_id, region=region, logs=False, provider=provider,
             description="AWS Backup recovery points",

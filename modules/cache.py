@@ -5,7 +5,10 @@ from __future__ import annotations
 import string
 from dataclasses import dataclass
 
-from cdktf_cdktf_provider_aws.elasticache_parameter_group import ElasticacheParameterGroup, ElasticacheParameterGroupParameter
+from cdktf_cdktf_provider_aws.elasticache_parameter_group import (
+    ElasticacheParameterGroup,
+    ElasticacheParameterGroupParameter,
+)
 from cdktf_cdktf_provider_aws.elasticache_replication_group import ElasticacheReplicationGroup
 from cdktf_cdktf_provider_aws.elasticache_subnet_group import ElasticacheSubnetGroup
 from constructs import Construct

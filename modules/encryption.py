@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any
 
 from cdktf import TerraformProvider
 from cdktf_cdktf_provider_aws.kms_alias import KmsAlias
@@ -21,14 +21,14 @@ class EncryptionKeyConfig:
     partition: str = "aws"
     deletion_window_days: int = 30
     # A key policy of its own (JSON) instead of the default below, for a key with a narrower use.
-    key_policy: Optional[str] = None
+    key_policy: str | None = None
     # The stack key: CloudWatch Logs of this account and region, and the alarm topic's notifications;
     # keys with a narrower use leave it out.
     logs: bool = True
     # More key policy statements, e.g. for a service role that encrypts with the key.
     statements: tuple[dict[str, Any], ...] = ()
     description: str = "data at rest"
-    provider: Optional[TerraformProvider] = None  # another region's provider, for a key there
+    provider: TerraformProvider | None = None  # another region's provider, for a key there
     prevent_destroy: bool = False
 
 

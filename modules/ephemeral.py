@@ -15,8 +15,9 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping, Union
+from typing import Any
 
 from cdktf import TerraformStack
 from constructs import Construct
@@ -66,7 +67,7 @@ def hcl_string(value: str) -> str:
     return template_literal(json.dumps(value))
 
 
-def jsonencode(fields: Mapping[str, Union[str, EphemeralAttribute]]) -> str:
+def jsonencode(fields: Mapping[str, str | EphemeralAttribute]) -> str:
     """``${jsonencode({...})}`` of plain strings and ephemeral attributes: ephemeral itself, so write-only only."""
     members = ", ".join(
         f"{hcl_string(key)} = {value.expression if isinstance(value, EphemeralAttribute) else hcl_string(value)}"

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Optional
-
 from cdktf_cdktf_provider_aws.security_group import SecurityGroup
 from cdktf_cdktf_provider_aws.vpc_security_group_egress_rule import VpcSecurityGroupEgressRule
 from cdktf_cdktf_provider_aws.vpc_security_group_ingress_rule import VpcSecurityGroupIngressRule
@@ -20,7 +18,7 @@ def security_group(scope: Construct, id: str, *, name: str, vpc_id: str, descrip
 
 
 def allow(scope: Construct, id: str, *, port: int, description: str, to_group_id: str,
-          from_group_id: Optional[str] = None, from_cidr: Optional[str] = None) -> None:
+          from_group_id: str | None = None, from_cidr: str | None = None) -> None:
     """Admit TCP ``port`` into ``to_group_id`` from a group (and the matching egress on it) or a CIDR."""
     if (from_group_id is None) == (from_cidr is None):
         raise ValueError("give exactly one of from_group_id and from_cidr")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
 
 from cdktf_cdktf_provider_aws.acm_certificate import AcmCertificate
 from cdktf_cdktf_provider_aws.acm_certificate_validation import AcmCertificateValidation
@@ -35,8 +34,8 @@ class LoadBalancerProps:
     log_bucket: str
     log_prefix: str
     deletion_protection: bool
-    domain_name: Optional[str] = None
-    hosted_zone_id: Optional[str] = None
+    domain_name: str | None = None
+    hosted_zone_id: str | None = None
     web_acl: bool = False
     # How long a deregistered task keeps serving the requests (streamed answers) it already has.
     deregistration_delay_seconds: int = 30
@@ -111,7 +110,7 @@ class LoadBalancer(Construct):
         self.target_group_arn_suffix = self.target_group.arn_suffix
         self.security_group_id = group.id
 
-    def _certificate(self, domain_name: str, hosted_zone_id: Optional[str]) -> str:
+    def _certificate(self, domain_name: str, hosted_zone_id: str | None) -> str:
         certificate = AcmCertificate(self, "certificate", domain_name=domain_name, validation_method="DNS",
                                      lifecycle={"create_before_destroy": True})
         option = f"tolist({certificate.fqn}.domain_validation_options)[0]"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Optional
 
 from cdktf_cdktf_provider_aws.cloudwatch_dashboard import CloudwatchDashboard
 from cdktf_cdktf_provider_aws.cloudwatch_metric_alarm import CloudwatchMetricAlarm
@@ -22,14 +21,14 @@ class AlarmSpec:
     dimensions: dict[str, str]
     threshold: float
     comparison: str = "GreaterThanOrEqualToThreshold"
-    statistic: Optional[str] = "Average"
-    extended_statistic: Optional[str] = None
+    statistic: str | None = "Average"
+    extended_statistic: str | None = None
     period: int = 300
     evaluation_periods: int = 2
     treat_missing_data: str = "notBreaching"
     # The metric's Region when it is not the stack's (Bedrock may run elsewhere): such a spec is a
     # dashboard widget only, since an alarm can only watch metrics of its own Region.
-    region: Optional[str] = None
+    region: str | None = None
 
 
 @dataclass(frozen=True)
@@ -37,7 +36,7 @@ class ObservabilityProps:
     name: str
     region: str
     kms_key_arn: str
-    alarm_email: Optional[str]
+    alarm_email: str | None
     load_balancer_arn_suffix: str
     target_group_arn_suffix: str
     cluster_name: str
@@ -48,11 +47,11 @@ class ObservabilityProps:
     db_allocated_storage_gb: int
     db_memory_gib: int
     # None when the environment runs without the cache (emulator only).
-    cache_node_id: Optional[str]
+    cache_node_id: str | None
     # The model gateway's internal load balancer, and the Bedrock model ids it invokes by name.
-    gateway_load_balancer_arn_suffix: Optional[str] = None
-    gateway_target_group_arn_suffix: Optional[str] = None
-    bedrock_region: Optional[str] = None
+    gateway_load_balancer_arn_suffix: str | None = None
+    gateway_target_group_arn_suffix: str | None = None
+    bedrock_region: str | None = None
     bedrock_models: tuple[tuple[str, str], ...] = ()  # (alarm key suffix, Bedrock ModelId)
 
 

@@ -6,13 +6,13 @@ Terraform fills in, so the synthesized policy stays readable JSON.
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Optional
-
 import json
+from collections.abc import Iterable
+from typing import Any
 
 
 def statement(sid: str, actions: Iterable[str], resources: Iterable[str], *, effect: str = "Allow",
-              principal: Optional[dict[str, Any]] = None, condition: Optional[dict[str, Any]] = None) -> dict[str, Any]:
+              principal: dict[str, Any] | None = None, condition: dict[str, Any] | None = None) -> dict[str, Any]:
     resource_list = list(resources)
     # A lone resource is written as a string, the form AWS itself returns (and moto requires for
     # the S3 log-delivery check).
@@ -50,7 +50,7 @@ def role_arn(account_id: str, name: str, partition: str = "aws") -> str:
     return f"arn:{partition}:iam::{account_id}:role/{name}"
 
 
-def assume_role_policy(service: str, *, source_account: Optional[str] = None) -> str:
+def assume_role_policy(service: str, *, source_account: str | None = None) -> str:
     """Trust policy letting one AWS service assume a role, optionally only on behalf of our account."""
     trust: dict[str, Any] = {"Sid": "AssumeRole", "Effect": "Allow", "Action": "sts:AssumeRole", "Principal": {"Service": service}}
     if source_account:

@@ -13,7 +13,6 @@ AUTH token in hashicorp/aws 5.100.0) gets ``value_reference`` and the value is t
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
 
 from cdktf import Fn
 from cdktf_cdktf_provider_aws.data_aws_secretsmanager_random_password import DataAwsSecretsmanagerRandomPassword
@@ -37,9 +36,9 @@ class SecretConfig:
     description: str
     kms_key_arn: str
     # Generate a value of this length; None leaves the secret empty for an operator to fill.
-    generated_length: Optional[int] = 48
+    generated_length: int | None = 48
     # When set, the secret is JSON {"username": ..., "password": <generated>}.
-    username: Optional[str] = None
+    username: str | None = None
     recovery_window_days: int = 7
     rotation_note: str = "Rotating this value needs a coordinated restart; it is rotated by redeploying"
     # Fixed text before a generated value (e.g. "sk-", the form LiteLLM expects of an API key).
@@ -63,8 +62,8 @@ class Secret(Construct):
                                            recovery_window_in_days=config.recovery_window_days)
         checkov.skip(self.secret, "CKV2_AWS_57", config.rotation_note)
         self.arn = self.secret.arn
-        self.value_reference: Optional[str] = None
-        self.version: Optional[SecretsmanagerSecretVersion] = None
+        self.value_reference: str | None = None
+        self.version: SecretsmanagerSecretVersion | None = None
         if config.generated_length is None:
             return
         generator = {"password_length": config.generated_length, "exclude_characters": config.excluded_characters,

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Optional
+from typing import Any
 
 from cdktf_cdktf_provider_aws.s3_bucket import S3Bucket
 from cdktf_cdktf_provider_aws.s3_bucket_lifecycle_configuration import (
@@ -32,13 +33,13 @@ from modules import checkov, lifecycle, policy
 class SecureBucketConfig:
     name: str
     # None means SSE-S3: required for targets of S3 server access logs and ALB access logs.
-    kms_key_arn: Optional[str] = None
+    kms_key_arn: str | None = None
     force_destroy: bool = False
     # Where S3 server access logs go; None only for the log archive itself.
-    access_log_target: Optional["SecureBucket"] = None
+    access_log_target: SecureBucket | None = None
     access_log_prefix: str = ""
     noncurrent_version_expiration_days: int = 90
-    current_version_expiration_days: Optional[int] = None
+    current_version_expiration_days: int | None = None
     # Deny every request not made over TLS (off only where an emulator cannot evaluate it).
     deny_insecure_transport: bool = True
     # Extra bucket-policy statements, built from the bucket ARN.

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Optional
 
 from cdktf_cdktf_provider_aws.appautoscaling_policy import AppautoscalingPolicy
 from cdktf_cdktf_provider_aws.appautoscaling_target import AppautoscalingTarget
@@ -181,7 +180,7 @@ class Service(Construct):
             self, "scaling-target", service_namespace="ecs", scalable_dimension="ecs:service:DesiredCount",
             resource_id=f"service/{cluster_name}/{service_name}", min_capacity=cfg.min_count, max_capacity=cfg.max_count,
         )
-        policies: list[tuple[str, dict[str, Optional[str]], int]] = [
+        policies: list[tuple[str, dict[str, str | None], int]] = [
             ("cpu", {"predefined_metric_type": "ECSServiceAverageCPUUtilization"}, cfg.cpu_target_percent),
             ("requests", {"predefined_metric_type": "ALBRequestCountPerTarget",
                           "resource_label": props.request_count_resource_label}, cfg.requests_per_target),

@@ -18,7 +18,6 @@ from modules import checkov, lifecycle, policy
 from modules.encryption import EncryptionKey, EncryptionKeyConfig
 from modules.secure_bucket import SecureBucket, SecureBucketConfig
 
-
 # Key administration without use: an administrator can manage (and schedule deletion of) the key
 # but not decrypt with it through this statement.
 KEY_ADMINISTRATION_ACTIONS = (

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Optional
-
 from cdktf import S3Backend, TerraformStack
 from cdktf_cdktf_provider_aws.provider import AwsProvider
 
@@ -26,8 +24,8 @@ def default_tags(env: EnvironmentConfig) -> dict[str, str]:
     return {"project": PROJECT, "environment": env.name, "managed-by": "cdktf"}
 
 
-def aws_provider(stack: TerraformStack, env: EnvironmentConfig, *, region: Optional[str] = None,
-                 tags: Optional[dict[str, str]] = None, alias: Optional[str] = None) -> AwsProvider:
+def aws_provider(stack: TerraformStack, env: EnvironmentConfig, *, region: str | None = None,
+                 tags: dict[str, str] | None = None, alias: str | None = None) -> AwsProvider:
     """The stack's provider. ``region``/``tags`` override the environment's for a stack that is not one
     environment's (bootstrap); with ``alias``, a second provider for ``region`` (e.g. the backup copy's)."""
     settings: dict = {"region": region or env.region, "default_tags": [{"tags": tags or default_tags(env)}]}

@@ -26,8 +26,9 @@ import re
 import subprocess
 import sys
 import tarfile
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("cdktn==0.24.0", "cdktn-provider-aws==25.8.1", "cdktn-provider-postgresql==15.0.0",

@@ -21,7 +21,6 @@ import argparse
 import re
 import sys
 from dataclasses import dataclass
-from typing import Optional
 
 _ERROR = re.compile(r"(?:^|[│|]\s*|\s)Error:\s*(?P<message>.+)$")
 _WITH = re.compile(r"^\s*with (?P<address>[A-Za-z0-9_.\[\]\"-]+)")
@@ -33,7 +32,7 @@ MAX_FAILURES = 5
 @dataclass(frozen=True)
 class Failure:
     error: str
-    resource: Optional[str] = None
+    resource: str | None = None
 
 
 def _body(line: str) -> str:
@@ -50,7 +49,7 @@ def failures(text: str) -> list[Failure]:
     """
     boxed: list[Failure] = []
     bare: list[Failure] = []
-    current: Optional[dict] = None
+    current: dict | None = None
     for raw in text.splitlines():
         line = _ANSI.sub("", raw).rstrip()
         in_box = "│" in line
@@ -85,7 +84,7 @@ def render(found: list[Failure]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def main(argv: Optional[list[str]] = None) -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tools.deploy_log", description=__doc__.split("\n")[0])
     parser.add_argument("log")
     parser.add_argument("--offset", type=int, default=0, help="read from this byte on (the failed step's part)")

@@ -39,8 +39,9 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Mapping
 from pathlib import Path
-from typing import IO, Mapping, Optional
+from typing import IO
 
 HOST = "127.0.0.1"
 DEFAULT_STATE_DIR = ".local/moto"
@@ -102,18 +103,18 @@ class MotoServer:
 
     def __init__(
         self,
-        port: Optional[int] = None,
-        log_path: Optional[os.PathLike | str] = None,
-        env: Optional[Mapping[str, str]] = None,
+        port: int | None = None,
+        log_path: os.PathLike | str | None = None,
+        env: Mapping[str, str] | None = None,
         startup_timeout: float = 30.0,
     ) -> None:
         self._requested_port = port
-        self.port: Optional[int] = port
+        self.port: int | None = port
         self.log_path = Path(log_path) if log_path else None
         self.env = dict(env or {})
         self.startup_timeout = startup_timeout
-        self.process: Optional[subprocess.Popen] = None
-        self._log: Optional[IO[bytes]] = None
+        self.process: subprocess.Popen | None = None
+        self._log: IO[bytes] | None = None
 
     @property
     def endpoint(self) -> str:
@@ -122,10 +123,10 @@ class MotoServer:
         return f"http://{HOST}:{self.port}"
 
     @property
-    def pid(self) -> Optional[int]:
+    def pid(self) -> int | None:
         return self.process.pid if self.process else None
 
-    def start(self) -> "MotoServer":
+    def start(self) -> MotoServer:
         if self.process is not None:
             return self
         # A free port found here can be taken before moto binds it; retry
@@ -188,7 +189,7 @@ class MotoServer:
             self._log.close()
             self._log = None
 
-    def __enter__(self) -> "MotoServer":
+    def __enter__(self) -> MotoServer:
         return self.start()
 
     def __exit__(self, *exc) -> None:
@@ -339,12 +340,12 @@ def _container_setting(task_definition, overrides, name: str):  # type: ignore[n
 
 def _patch_ecs_release() -> None:
     from moto.core.utils import utcnow
-    from moto.ecs.models import EC2ContainerServiceBackend as Ecs
-    from moto.moto_api import state_manager
-    from moto.moto_api._internal import mock_random
 
     # g) A task's network interface lacks a DNS name in VPCs without DNS hostnames (RunTask).
     from moto.ec2.models.elastic_network_interfaces import NetworkInterface
+    from moto.ecs.models import EC2ContainerServiceBackend as Ecs
+    from moto.moto_api import state_manager
+    from moto.moto_api._internal import mock_random
 
     if not hasattr(NetworkInterface, "private_dns_name"):
         NetworkInterface.private_dns_name = None  # type: ignore[attr-defined]
@@ -452,7 +453,7 @@ def _files(state_dir: Path) -> tuple[Path, Path, Path]:
     return state_dir / "moto.pid", state_dir / "moto.port", state_dir / "moto.log"
 
 
-def _read_running(state_dir: Path) -> Optional[tuple[int, int]]:
+def _read_running(state_dir: Path) -> tuple[int, int] | None:
     """(pid, port) of a live server recorded in state_dir, else None."""
     pid_f, port_f, _ = _files(state_dir)
     try:
@@ -463,13 +464,13 @@ def _read_running(state_dir: Path) -> Optional[tuple[int, int]]:
     return pid, port
 
 
-def running_endpoint(state_dir: Path) -> Optional[str]:
+def running_endpoint(state_dir: Path) -> str | None:
     """The endpoint of the live server recorded in state_dir, else None."""
     running = _read_running(state_dir)
     return f"http://{HOST}:{running[1]}" if running else None
 
 
-def cli_start(state_dir: Path, port: Optional[int], timeout: float) -> int:
+def cli_start(state_dir: Path, port: int | None, timeout: float) -> int:
     endpoint = running_endpoint(state_dir)
     if endpoint and is_up(endpoint):
         print(endpoint)
@@ -505,7 +506,7 @@ def cli_endpoint(state_dir: Path) -> int:
     return 0
 
 
-def main(argv: Optional[list[str]] = None) -> int:
+def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m tools.emulator", description=__doc__.split("\n")[0])
     sub = p.add_subparsers(dest="cmd", required=True)
     for name in ("start", "stop", "endpoint"):

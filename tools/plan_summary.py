@@ -39,8 +39,9 @@ import json
 import re
 import sys
 from collections import Counter, defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import IO, Iterable
+from typing import IO
 
 #: GitHub refuses issue/PR comment bodies longer than this many characters.
 GITHUB_COMMENT_LIMIT = 65536

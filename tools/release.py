@@ -23,8 +23,9 @@ import argparse
 import json
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable, Optional
+from typing import Any
 
 STARTED_BY = "ajuda-release"
 
@@ -45,7 +46,7 @@ class Target:
     security_groups: list[str]
 
     @classmethod
-    def from_outputs(cls, outputs: dict[str, Any]) -> "Target":
+    def from_outputs(cls, outputs: dict[str, Any]) -> Target:
         """From ``terraform output -json`` ({name: {"value": ...}}) or plain {name: value}."""
         def value(name: str) -> Any:
             if name not in outputs:
@@ -76,7 +77,7 @@ def _log(message: str) -> None:
     print(f"[release] {message}", file=sys.stderr, flush=True)
 
 
-def _poll(check: Callable[[], Optional[Any]], timeout: float, poll: float, what: str,
+def _poll(check: Callable[[], Any | None], timeout: float, poll: float, what: str,
           sleep: Callable[[float], None], clock: Callable[[], float]) -> Any:
     """Call ``check`` until it returns something other than None, or fail after ``timeout``."""
     deadline = clock() + timeout
@@ -140,7 +141,7 @@ class Release:
                                f"{reason}); the service still runs the previous release")
         self.log("migrations done (exit code 0)")
 
-    def _stopped(self, task_arn: str) -> Optional[dict[str, Any]]:
+    def _stopped(self, task_arn: str) -> dict[str, Any] | None:
         tasks = self.ecs.describe_tasks(cluster=self.target.cluster, tasks=[task_arn])["tasks"]
         return tasks[0] if tasks and tasks[0].get("lastStatus") == "STOPPED" else None
 
@@ -157,7 +158,7 @@ class Release:
         _poll(lambda: self._deployment_done(deployment_id), self.timing.deployment_timeout_seconds,
               self.timing.poll_seconds, f"deployment {deployment_id} to complete", self._sleep, self._clock)
 
-    def _deployment_done(self, deployment_id: str) -> Optional[bool]:
+    def _deployment_done(self, deployment_id: str) -> bool | None:
         service = self.ecs.describe_services(cluster=self.target.cluster, services=[self.target.service])["services"][0]
         deployments = service.get("deployments", [])
         mine = next((d for d in deployments if d.get("id") == deployment_id), None)
@@ -170,7 +171,7 @@ class Release:
         return None
 
 
-def main(argv: Optional[list[str]] = None) -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tools.release", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
     rollout = sub.add_parser("rollout", help="migrate, update the service, wait for steady state")

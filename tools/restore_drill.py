@@ -29,9 +29,10 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
-from typing import Any, Callable, Iterable, Optional
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 EXIT_BAD_INPUT = 2
 READ_ONLY_PREFIXES = ("describe_", "list_", "get_", "head_", "can_paginate", "generate_presigned")
@@ -55,7 +56,7 @@ class GuardError(DrillError):
 # --- the instant ---------------------------------------------------------------------------------
 
 def parse_instant(text: str, *, now: datetime, retention_days: int,
-                  earliest: Optional[datetime] = None, latest: Optional[datetime] = None) -> datetime:
+                  earliest: datetime | None = None, latest: datetime | None = None) -> datetime:
     """The UTC instant to restore to, or DrillError saying why ``text`` cannot be one.
 
     ``retention_days``: how far back both the database (RDS backup retention) and the bucket
@@ -68,7 +69,7 @@ def parse_instant(text: str, *, now: datetime, retention_days: int,
     if instant.tzinfo is None:
         # Dili is UTC+9: a zoneless time is off by nine hours for someone.
         raise DrillError(f"{text!r} has no time zone: add Z (UTC) or an offset such as +09:00")
-    instant = instant.astimezone(timezone.utc)
+    instant = instant.astimezone(UTC)
     if instant > now:
         raise DrillError(f"{instant.isoformat()} is in the future (now {now.isoformat(timespec='seconds')})")
     window_start = now - timedelta(days=retention_days)
@@ -185,7 +186,7 @@ def list_all_versions(s3: Any, bucket: str) -> tuple[list[dict], list[dict]]:
     return versions, markers
 
 
-def restore_bucket(s3: Any, source: str, target: str, instant: datetime, sse: Optional[dict] = None) -> dict[str, str]:
+def restore_bucket(s3: Any, source: str, target: str, instant: datetime, sse: dict | None = None) -> dict[str, str]:
     """Copy every object of ``source`` as it was at ``instant`` into the existing bucket ``target``."""
     wanted = versions_at(*list_all_versions(s3, source), instant)
     for key, version in sorted(wanted.items()):
@@ -203,7 +204,7 @@ def empty_and_delete_bucket(s3: Any, bucket: str) -> None:
 
 # --- checking the restored application ---------------------------------------------------------------
 
-def http_json(url: str, token: Optional[str] = None, timeout: float = 10.0) -> tuple[int, Any]:
+def http_json(url: str, token: str | None = None, timeout: float = 10.0) -> tuple[int, Any]:
     request = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"} if token else {})
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
@@ -215,7 +216,7 @@ def http_json(url: str, token: Optional[str] = None, timeout: float = 10.0) -> t
         return 0, None
 
 
-def check_restored_app(base_url: str, token: Optional[str]) -> dict[str, Any]:
+def check_restored_app(base_url: str, token: str | None) -> dict[str, Any]:
     """``/health/db`` answers, and every file the restored database lists loads from the restored bucket."""
     status, _ = http_json(base_url + HEALTH_DB_PATH)
     result: dict[str, Any] = {"health_db": status}
@@ -275,7 +276,7 @@ def _wait(what: str, ready: Callable[[], bool], waits: Waits) -> None:
         time.sleep(waits.poll_seconds)
 
 
-def drill_names(stack_name: str, bucket: str, instant: datetime, suffix: Optional[str] = None) -> tuple[str, str]:
+def drill_names(stack_name: str, bucket: str, instant: datetime, suffix: str | None = None) -> tuple[str, str]:
     from config.model import bucket_name_problem, restored_bucket_name
 
     tag = f"drill-{instant.strftime('%Y%m%d%H%M')}-{suffix or secrets.token_hex(2)}"
@@ -301,10 +302,10 @@ def task_url(ecs: Any, cluster: str, task_arn: str, port: int) -> str:
 class Drill:
     env: Any  # config.model.EnvironmentConfig
     client: Callable[[str], Any]  # service name -> boto3 client (unguarded)
-    now: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+    now: datetime = field(default_factory=lambda: datetime.now(UTC))
     waits: Waits = field(default_factory=Waits)
     # base URL -> check result; the default calls the task over HTTP (needs a route into the VPC).
-    probe: Optional[Callable[[str], dict]] = None
+    probe: Callable[[str], dict] | None = None
     url_of_task: Callable[[Any, str, str, int], str] = task_url
     journal: Journal = field(default_factory=Journal)
     report: dict[str, Any] = field(default_factory=dict)
@@ -427,7 +428,7 @@ class Drill:
             try:
                 step()
                 self.journal.removed.append(name)
-            except Exception as error:  # noqa: BLE001 - remove the rest, then report
+            except Exception as error:
                 failures.append(f"{name}: {error}")
         if failures:
             self.report["teardown_failures"] = failures
@@ -442,7 +443,7 @@ def _clients(env) -> Callable[[str], Any]:
     return lambda service: boto3.client(service, **kwargs)
 
 
-def main(argv: Optional[list[str]] = None) -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="scripts/restore-drill.sh", description=__doc__.split("\n")[0])
     parser.add_argument("environment", help="dev, staging, prod or local")
     parser.add_argument("timestamp", help="ISO 8601 with a zone, e.g. 2026-11-25T14:00:00Z")

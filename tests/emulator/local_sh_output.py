@@ -9,7 +9,6 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-
 # A step line: "HH:MM:SS  <what> ... ok  12s".
 STEP = re.compile(r"^\d\d:\d\d:\d\d  (?P<what>.+?)\s+(?P<result>ok  \d+s|FAILED after \d+s \(exit \d+\))$")
 # Setup may add a line or two (creating the venv, the provider mirror), never Terraform's output.

@@ -40,7 +40,7 @@ def integration_requirements() -> None:
         pytest.skip(message)
 
 
-def _terminate_as_interrupt(signum, frame):  # noqa: ARG001
+def _terminate_as_interrupt(signum, frame):
     # A CI timeout sends SIGTERM: turn it into an interrupt so the finalizer below still runs.
     raise KeyboardInterrupt(f"signal {signum}")
 

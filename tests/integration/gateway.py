@@ -165,7 +165,7 @@ class GatewayProcess:
 class ModelGateway:
     """The Bedrock stand-in plus one gateway process, configured from the synthesized stack."""
 
-    def __init__(self, cluster: "harness.Cluster") -> None:
+    def __init__(self, cluster: harness.Cluster) -> None:
         from modules import model_gateway
 
         self.cluster = cluster
@@ -207,7 +207,7 @@ class ModelGateway:
         env.update(self.cluster.resolved_secrets(self.synthesized_secrets))
         return env
 
-    def start(self) -> "ModelGateway":
+    def start(self) -> ModelGateway:
         self.bedrock.start()
         port = harness.free_port()
         health = self.container.get("healthCheck", {})

@@ -80,7 +80,7 @@ class GoogleStandIn:
         self.grants: dict[str, _Grant] = {}
         self.requests: list[str] = []  # "METHOD host/path" of every request served
         self.token_requests = 0
-        now = datetime.datetime.now(datetime.timezone.utc)
+        now = datetime.datetime.now(datetime.UTC)
 
         def certificate(subject: str, key, issuer_name, issuer_key, ca: bool, names=()):
             builder = (x509.CertificateBuilder()
@@ -126,7 +126,7 @@ class GoogleStandIn:
                 self.end_headers()
                 self.wfile.write(data)
 
-            def do_GET(self) -> None:  # noqa: N802
+            def do_GET(self) -> None:
                 path = urlsplit(self.path).path
                 stand_in.requests.append(f"GET {self.headers.get('Host')}{path}")
                 if path == "/.well-known/openid-configuration":
@@ -136,7 +136,7 @@ class GoogleStandIn:
                 else:
                     self._answer(404, {"error": "not_found"})
 
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 path = urlsplit(self.path).path
                 stand_in.requests.append(f"POST {self.headers.get('Host')}{path}")
                 length = int(self.headers.get("Content-Length") or 0)
@@ -152,7 +152,7 @@ class GoogleStandIn:
         self.port = self._server.server_address[1]
         self._thread = threading.Thread(target=self._server.serve_forever, name="google-stand-in", daemon=True)
 
-    def start(self) -> "GoogleStandIn":
+    def start(self) -> GoogleStandIn:
         self._thread.start()
         return self
 

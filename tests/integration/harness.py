@@ -38,10 +38,10 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable
 
 ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
@@ -144,7 +144,7 @@ IMAGE_STAND_INS: dict[str, str] = {
 }
 
 
-def secret_values(ctx: "Credentials", stack: str = PROD_STACK) -> dict[str, Callable[[], str]]:
+def secret_values(ctx: Credentials, stack: str = PROD_STACK) -> dict[str, Callable[[], str]]:
     """Secret (by its synthesized ``name``) -> the value the test stores in moto for it.
 
     The synthesized ``valueFrom`` are Terraform references (``${aws_secretsmanager_secret.<id>.arn}``);
@@ -242,7 +242,7 @@ def free_port() -> int:
 # What the stack synthesized
 # ---------------------------------------------------------------------------------------------
 
-def synthesize(outdir: Path) -> "object":
+def synthesize(outdir: Path) -> object:
     """One synthesis of every stack, as tests/conftest.py's ``synthesized`` fixture does (for bench)."""
     os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
     os.environ.setdefault("CHECKPOINT_DISABLE", "1")
@@ -404,7 +404,7 @@ class EgressSink:
     def url(self) -> str:
         return f"http://{LOCALHOST}:{self.port}"
 
-    def start(self) -> "EgressSink":
+    def start(self) -> EgressSink:
         self._thread.start()
         return self
 
@@ -413,7 +413,7 @@ class EgressSink:
         while not self._stop.is_set():
             try:
                 conn, _ = self._server.accept()
-            except (socket.timeout, OSError):
+            except (TimeoutError, OSError):
                 continue
             conn.settimeout(2)
             try:
@@ -573,7 +573,7 @@ class Cluster:
 
     # -- lifecycle ---------------------------------------------------------------------------
 
-    def start(self) -> "Cluster":
+    def start(self) -> Cluster:
         try:
             t0 = time.monotonic()
             self._start_backends()
@@ -601,7 +601,7 @@ class Cluster:
         for replica in self.replicas:
             try:
                 replica.stop()
-            except Exception as exc:  # noqa: BLE001 - stop the rest anyway
+            except Exception as exc:
                 errors.append(exc)
         if self.postgres is not None:
             try:
@@ -620,7 +620,7 @@ class Cluster:
         ):
             try:
                 closer()
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 errors.append(exc)
         if errors:
             raise RuntimeError(f"errors while stopping the cluster: {errors!r}")
@@ -902,7 +902,7 @@ def signin(url: str, email: str, password: str) -> tuple[int, dict]:
     return response.status_code, body
 
 
-def signin_admin(cluster: "Cluster", replica: int = 0) -> tuple[int, dict]:
+def signin_admin(cluster: Cluster, replica: int = 0) -> tuple[int, dict]:
     """The operator's account, which the replicas create at start-up from WEBUI_ADMIN_EMAIL/PASSWORD."""
     return signin(cluster.replicas[replica].url, cluster.synthesized_env["WEBUI_ADMIN_EMAIL"],
                   cluster.credentials.admin_password)
@@ -967,10 +967,10 @@ class ConnectionSampler:
                     self.samples += 1
                     self._stop.wait(self.interval)
             conn.close()
-        except BaseException as exc:  # noqa: BLE001 - reported by stop()
+        except BaseException as exc:
             self.error = exc
 
-    def __enter__(self) -> "ConnectionSampler":
+    def __enter__(self) -> ConnectionSampler:
         self._thread.start()
         return self
 
@@ -980,7 +980,7 @@ class ConnectionSampler:
 
 
 def run_load(cluster: Cluster, token: str, total: int = 2000, concurrency: int = 16,
-             path: str = "/api/v1/auths/", time_limit: float = 300.0, targets: "TargetGroup | None" = None) -> LoadResult:
+             path: str = "/api/v1/auths/", time_limit: float = 300.0, targets: TargetGroup | None = None) -> LoadResult:
     """``total`` authenticated GETs, round-robin over the running replicas, ``concurrency`` at once.
 
     Bounded in count and time: stops issuing requests after ``time_limit`` seconds (counted as errors).

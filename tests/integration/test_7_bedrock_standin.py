@@ -156,11 +156,10 @@ def test_bad_signatures_are_refused_with_bedrocks_error_shape(standin, overrides
 
 def test_signature_for_another_service_is_refused(standin):
     """A request signed for `bedrock-runtime` (the endpoint prefix) instead of `bedrock` (the signing name)."""
+    import requests
     from botocore.auth import SigV4Auth
     from botocore.awsrequest import AWSRequest
     from botocore.credentials import Credentials
-
-    import requests
 
     creds = standin.credentials
     body = json.dumps({"messages": _question("hi")}).encode()
@@ -193,7 +192,7 @@ def test_a_tampered_body_or_a_stale_date_is_refused(standin):
     assert standin.verify_signature("POST", path, headers, b'{"messages": []}')[0] == creds.access_key_id
     with pytest.raises(bs.BedrockError, match="does not match"):
         standin.verify_signature("POST", path, headers, b'{"messages": [1]}')
-    later = dt.datetime.now(dt.timezone.utc) + dt.timedelta(minutes=16)
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(minutes=16)
     with pytest.raises(bs.BedrockError, match="Signature expired"):
         standin.verify_signature("POST", path, headers, b'{"messages": []}', now=later)
 

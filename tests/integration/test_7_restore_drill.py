@@ -23,7 +23,7 @@ import shutil
 import subprocess
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -229,7 +229,7 @@ def drill(cluster, admin, uploaded_file):
         deleted_file = api1.upload("before-deleted-later.txt", b"deleted after the instant\n")
         time.sleep(1.2)  # S3 lists LastModified to the second; commits get microseconds
         at_instant = api1.state()
-        instant = datetime.now(timezone.utc)
+        instant = datetime.now(UTC)
         time.sleep(1.2)
         # After the instant: new things, a changed one, a deleted one.
         api2.add_user("after@ajudadigital.tl")

@@ -46,10 +46,10 @@ import sys
 import threading
 import time
 import uuid
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Callable, Iterable
 from urllib.parse import unquote, urlsplit
 
 LOCALHOST = "127.0.0.1"
@@ -260,7 +260,7 @@ class Credentials:
     role_arn: str
 
     @classmethod
-    def generate(cls, account: str, role: str) -> "Credentials":
+    def generate(cls, account: str, role: str) -> Credentials:
         return cls(access_key_id="ASIA" + secrets.token_hex(8).upper(), secret_access_key=secrets.token_urlsafe(30),
                    session_token=secrets.token_urlsafe(48), role_arn=f"arn:aws:sts::{account}:assumed-role/{role}/task")
 
@@ -332,7 +332,7 @@ class BedrockStandIn:
     def credentials_uri(self) -> str:
         return self.endpoint + CREDENTIALS_PATH
 
-    def start(self) -> "BedrockStandIn":
+    def start(self) -> BedrockStandIn:
         self._thread = threading.Thread(target=self._server.serve_forever, name="bedrock-standin", daemon=True)
         self._thread.start()
         return self
@@ -343,7 +343,7 @@ class BedrockStandIn:
         if self._thread:
             self._thread.join(timeout=10)
 
-    def __enter__(self) -> "BedrockStandIn":
+    def __enter__(self) -> BedrockStandIn:
         return self.start()
 
     def __exit__(self, *exc) -> None:
@@ -435,10 +435,10 @@ class BedrockStandIn:
             raise BedrockError("InvalidSignatureException", "Credential should be scoped to a valid region. ")
         amz_date = lower.get("x-amz-date", "")
         try:
-            signed_at = _dt.datetime.strptime(amz_date, "%Y%m%dT%H%M%SZ").replace(tzinfo=_dt.timezone.utc)
+            signed_at = _dt.datetime.strptime(amz_date, "%Y%m%dT%H%M%SZ").replace(tzinfo=_dt.UTC)
         except ValueError:
             raise BedrockError("InvalidSignatureException", "Missing or invalid X-Amz-Date header.") from None
-        now = now or _dt.datetime.now(_dt.timezone.utc)
+        now = now or _dt.datetime.now(_dt.UTC)
         if abs(now - signed_at) > MAX_CLOCK_SKEW:
             raise BedrockError("InvalidSignatureException",
                                f"Signature expired: {amz_date} is now earlier than "
@@ -482,7 +482,7 @@ class BedrockStandIn:
             server_version = "BedrockStandIn"
             sys_version = ""
 
-            def log_message(self, format, *args):  # noqa: A002 - quiet: the record is the log
+            def log_message(self, format, *args):
                 pass
 
             def _send_json(self, status: int, body: dict, headers: dict[str, str] | None = None) -> None:
@@ -503,7 +503,7 @@ class BedrockStandIn:
                 length = int(self.headers.get("Content-Length") or 0)
                 return self.rfile.read(length) if length else b""
 
-            def do_GET(self):  # noqa: N802
+            def do_GET(self):
                 path = urlsplit(self.path).path
                 if path == CREDENTIALS_PATH:
                     return self._credentials()
@@ -517,12 +517,12 @@ class BedrockStandIn:
                     return self._send_json(401, {"message": "unauthorized"})
                 standin.credential_fetches += 1
                 creds = standin.credentials
-                expiration = _dt.datetime.now(_dt.timezone.utc) + _dt.timedelta(hours=6)
+                expiration = _dt.datetime.now(_dt.UTC) + _dt.timedelta(hours=6)
                 self._send_json(200, {"AccessKeyId": creds.access_key_id, "SecretAccessKey": creds.secret_access_key,
                                       "Token": creds.session_token, "RoleArn": creds.role_arn,
                                       "Expiration": expiration.strftime("%Y-%m-%dT%H:%M:%SZ")})
 
-            def do_POST(self):  # noqa: N802
+            def do_POST(self):
                 raw_path = urlsplit(self.path).path
                 body = self._body()
                 if raw_path.startswith(CONTROL_PREFIX):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 # S3 lists LastModified to the second: a gap over a second on each side keeps the instant unambiguous.
 GAP_SECONDS = 1.2
@@ -20,7 +20,7 @@ def write_history(s3, bucket: str) -> tuple[datetime, dict[str, bytes]]:
     s3.put_object(Bucket=bucket, Key="uploads/deleted-before.txt", Body=b"gone")
     s3.delete_object(Bucket=bucket, Key="uploads/deleted-before.txt")
     time.sleep(GAP_SECONDS)
-    instant = datetime.now(timezone.utc)
+    instant = datetime.now(UTC)
     time.sleep(GAP_SECONDS)
     s3.put_object(Bucket=bucket, Key="uploads/changed.txt", Body=b"after")
     s3.delete_object(Bucket=bucket, Key="uploads/deleted-later.txt")

@@ -29,7 +29,7 @@ class TcpBalancer:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._accept, name="tcp-balancer", daemon=True)
 
-    def start(self) -> "TcpBalancer":
+    def start(self) -> TcpBalancer:
         self._thread.start()
         return self
 
@@ -43,7 +43,7 @@ class TcpBalancer:
         while not self._stop.is_set():
             try:
                 client, _ = self._server.accept()
-            except (socket.timeout, OSError):
+            except (TimeoutError, OSError):
                 continue
             threading.Thread(target=self._serve, args=(client,), daemon=True).start()
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Iterator, Optional
 
 import pytest
 
@@ -340,7 +340,7 @@ class NameRule:
     pattern: str
     max_length: int
     counter_example: str  # a name the rule must refuse: the rule can fail
-    extra: Optional[str] = None  # a pattern the name must NOT match (reserved prefixes, "--", ...)
+    extra: str | None = None  # a pattern the name must NOT match (reserved prefixes, "--", ...)
 
     def problems(self, name: str) -> Iterator[str]:
         if "${" in name:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -257,7 +257,7 @@ def test_drill_task_role_reaches_restored_copies_and_never_the_live_bucket(synth
     statements = {s["Sid"]: s for s in json.loads(synthesized.one(stack, "aws_iam_role_policy", "drill-task-policy")["policy"])["Statement"]}
     bucket_pattern = statements["RestoredBuckets"]["Resource"].removeprefix("arn:aws:s3:::")
     live = synthesized.one(stack, "aws_s3_bucket", "documents")["bucket"]
-    _, restored = drill_names(stack, live, datetime(2026, 11, 25, 14, 0, tzinfo=timezone.utc), suffix="beef")
+    _, restored = drill_names(stack, live, datetime(2026, 11, 25, 14, 0, tzinfo=UTC), suffix="beef")
     assert fnmatchcase(restored, bucket_pattern) and not fnmatchcase(live, bucket_pattern)
     assert fnmatchcase(restored_bucket_name("a" * 63, "drill-202611251400-beef"), restored_bucket_pattern("a" * 63))
     assert statements["RestoredObjects"]["Resource"] == statements["RestoredBuckets"]["Resource"] + "/*"

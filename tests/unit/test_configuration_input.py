@@ -13,7 +13,6 @@ import subprocess
 import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Optional
 
 import pytest
 
@@ -152,7 +151,7 @@ def test_a_new_environment_must_record_its_state_key_name():
 class _FutureSettings:
     """Shaped like a settings group another engineer might add: Optional and tuple fields."""
 
-    retries: Optional[int] = None
+    retries: int | None = None
     hosts: tuple[str, ...] = ()
     ports: tuple[int, ...] = ()
 

@@ -7,7 +7,7 @@ No cdktf import: these run in a second.
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import boto3
 import pytest
@@ -16,9 +16,17 @@ from moto import mock_aws
 from config.environments import PROD
 from tests.support import bucket_history
 from tools import emulator, restore_drill
-from tools.restore_drill import DrillError, GuardError, GuardedClient, Journal, LiveResources, parse_instant, versions_at
+from tools.restore_drill import (
+    DrillError,
+    GuardedClient,
+    GuardError,
+    Journal,
+    LiveResources,
+    parse_instant,
+    versions_at,
+)
 
-NOW = datetime(2026, 11, 25, 14, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 25, 14, 0, tzinfo=UTC)
 REGION = "us-east-1"
 LIVE_DB, LIVE_BUCKET = "ajuda-prod-postgres", "openwebui-ajudadigital"
 
@@ -48,7 +56,7 @@ def test_the_instances_own_restorable_range_narrows_the_window():
 
 def test_a_good_instant_is_returned_in_utc():
     instant = parse_instant("2026-11-25T20:30:00+09:00", now=NOW, retention_days=14)
-    assert instant == datetime(2026, 11, 25, 11, 30, tzinfo=timezone.utc)
+    assert instant == datetime(2026, 11, 25, 11, 30, tzinfo=UTC)
 
 
 def test_the_window_is_the_shorter_of_database_and_bucket_retention():
@@ -90,8 +98,8 @@ def test_a_put_and_a_delete_in_the_same_second_resolve_to_the_delete_unless_s3_s
 class _Fake:
     """Stands in for a boto3 client: records what reached it."""
 
-    class meta:  # noqa: N801 - boto3's attribute name
-        class service_model:  # noqa: N801
+    class meta:
+        class service_model:
             service_name = "fake"
 
     def __init__(self) -> None:

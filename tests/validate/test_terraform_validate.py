@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import shutil
 
-
 from tests.support import terraform
 
 
