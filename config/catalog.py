@@ -1,5 +1,9 @@
 """Facts about AWS that configuration is checked against (plain data, no AWS calls)."""
 
+# The engines' default ports, which RDS and ElastiCache keep unless told otherwise.
+POSTGRES_PORT = 5432
+VALKEY_PORT = 6379
+
 # Fargate task sizes: CPU units -> accepted memory (MiB).
 # https://docs.aws.amazon.com/AmazonECS/latest/developerguide/fargate-tasks-services.html#fargate-tasks-size
 FARGATE_MEMORY_BY_CPU: dict[int, list[int]] = {

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import replace
+from typing import TypedDict
 
 from config.model import (
     AuthConfig,
@@ -55,7 +56,12 @@ RELEASES: dict[str, tuple[str, str | None]] = {
 }
 
 
-def _release(env_name: str) -> dict[str, str | None]:
+class _Release(TypedDict):
+    image_tag: str
+    image_digest: str | None
+
+
+def _release(env_name: str) -> _Release:
     tag, digest = RELEASES[env_name]
     return {"image_tag": tag, "image_digest": digest}
 
@@ -87,14 +93,14 @@ PROD = EnvironmentConfig(
     network=_network(10, nat_gateway_per_az=True),
     service=ServiceConfig(desired_count=2, min_count=2, max_count=6, log_retention_days=365, **_release("prod")),
     database=DatabaseConfig(instance_class="db.r7g.large", multi_az=True, allocated_storage_gb=200, iops=3000),
-    storage=StorageConfig(documents_bucket_name="openwebui-ajudadigital"),
+    storage=StorageConfig(documents_bucket_name="openwebui-ajudadigital", log_archive_retention_days=365),
     cache=CacheConfig(node_type="cache.t4g.small", num_cache_clusters=2),
     auth=AuthConfig(google_oauth=True, google_client_id=_GOOGLE_CLIENT_ID, admin_email=_ADMIN_EMAIL,
                     oauth_allowed_domains=_GOOGLE_DOMAINS),
     # OPERATOR: the public name and its Route 53 hosted zone.
     domain=DomainConfig(name="chat.ajudadigital.tl", hosted_zone_id="Z0AJUDADIGITALPROD"),
     state=_ACCOUNT_STATE,
-    operations=OperationsConfig(alarm_email="ops@ajudadigital.tl", prevent_destroy=True),
+    operations=OperationsConfig(alarm_email="ops@ajudadigital.tl", prevent_destroy=True, waf_log_retention_days=365),
     # Daily points for 35 days, monthly for a year, in a vault nobody can empty (compliance lock).
     backup=BackupConfig(daily_retention_days=35, monthly_retention_days=365,
                         lock=VaultLockConfig(min_retention_days=7, max_retention_days=400, changeable_for_days=3)),
@@ -121,10 +127,12 @@ STAGING = replace(
     network=_network(20, nat_gateway_per_az=False),
     service=_small_service("staging", log_retention_days=30),
     database=_SMALL_DATABASE,
-    storage=StorageConfig(documents_bucket_name="openwebui-ajudadigital-staging", force_destroy=True),
+    storage=StorageConfig(documents_bucket_name="openwebui-ajudadigital-staging", force_destroy=True,
+                          log_archive_retention_days=30),
     cache=CacheConfig(node_type="cache.t4g.micro", num_cache_clusters=1),
     domain=DomainConfig(name="staging.chat.ajudadigital.tl", hosted_zone_id="Z0AJUDADIGITALPROD"),
-    operations=OperationsConfig(alarm_email="ops@ajudadigital.tl", waf=True, deletion_protection=False),
+    operations=OperationsConfig(alarm_email="ops@ajudadigital.tl", waf=True, deletion_protection=False,
+                                waf_log_retention_days=30),
     backup=BackupConfig(daily_retention_days=7, monthly_retention_days=90, force_destroy=True),
     state_key_name="staging",
 )
@@ -134,9 +142,10 @@ DEV = replace(
     name="dev",
     network=_network(30, nat_gateway_per_az=False),
     service=_small_service("dev", log_retention_days=14),
-    storage=StorageConfig(documents_bucket_name="openwebui-ajudadigital-dev", force_destroy=True),
+    storage=StorageConfig(documents_bucket_name="openwebui-ajudadigital-dev", force_destroy=True,
+                          log_archive_retention_days=14),
     domain=DomainConfig(name="dev.chat.ajudadigital.tl", hosted_zone_id="Z0AJUDADIGITALPROD"),
-    operations=OperationsConfig(alarm_email=None, waf=False, deletion_protection=False),
+    operations=OperationsConfig(alarm_email=None, waf=False, deletion_protection=False, waf_log_retention_days=14),
     state_key_name="dev",
 )
 
@@ -148,7 +157,7 @@ def _local() -> EnvironmentConfig:
         PROD,
         name="local",
         database=replace(PROD.database, deletion_protection=False, final_snapshot=False),
-        storage=StorageConfig(documents_bucket_name="openwebui-ajudadigital-local", force_destroy=True),
+        storage=replace(PROD.storage, documents_bucket_name="openwebui-ajudadigital-local", force_destroy=True),
         # Google cannot call back into an emulator, and there is no DNS to validate a certificate.
         auth=AuthConfig(google_oauth=False, email_signup=True, admin_email=_ADMIN_EMAIL),
         state=StateBackendConfig(bucket="ajuda-digital-local-state", lock_table="ajuda-digital-local-locks",

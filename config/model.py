@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, fields, is_dataclass
 from typing import Union
 
 from config import capacity, catalog
+from config.naming import ResourceNames
 
 
 class ConfigError(ValueError):
@@ -44,7 +45,6 @@ class ServiceConfig:
     service_name: str = "open-webui-service"
     cpu: int = 1024
     memory: int = 2048
-    container_port: int = 8080
     desired_count: int = 2
     min_count: int = 2
     max_count: int = 4
@@ -110,6 +110,8 @@ class StorageConfig:
     documents_bucket_name: str
     force_destroy: bool = False
     noncurrent_version_expiration_days: int = 90
+    # How long the log archive keeps load balancer and S3 server access logs (S3 lifecycle expiration).
+    log_archive_retention_days: int = 90
 
 
 @dataclass(frozen=True)
@@ -229,6 +231,7 @@ class OperationsConfig:
     alarm_email: str | None = None
     waf: bool = True
     waf_rate_limit_per_5_minutes: int = 2000
+    waf_log_retention_days: int = 90
     # Load balancer deletion protection (the database has its own switch).
     deletion_protection: bool = True
     # Terraform refuses any plan that would destroy or replace the database, the documents bucket
@@ -338,6 +341,10 @@ class EnvironmentConfig:
     @property
     def stack_name(self) -> str:
         return f"ajuda-{self.name}"
+
+    @property
+    def names(self) -> ResourceNames:
+        return ResourceNames(self.stack_name)
 
     @property
     def partition(self) -> str:
@@ -458,7 +465,9 @@ def _validate_network(p: str, n: NetworkConfig, errors: _Errors) -> None:
 
 def _validate_fargate_size(p: str, cpu: int, memory: int, errors: _Errors) -> None:
     allowed = catalog.FARGATE_MEMORY_BY_CPU.get(cpu)
-    if errors.check(allowed is not None, f"{p}.cpu", f"{cpu} is not a Fargate CPU size (one of {sorted(catalog.FARGATE_MEMORY_BY_CPU)})"):
+    if allowed is None:
+        errors.check(False, f"{p}.cpu", f"{cpu} is not a Fargate CPU size (one of {sorted(catalog.FARGATE_MEMORY_BY_CPU)})")
+    else:
         errors.check(memory in allowed, f"{p}.memory",
                      f"{memory} MiB is not accepted by Fargate with cpu={cpu} (allowed: {allowed[0]}..{allowed[-1]} in steps of {allowed[1] - allowed[0]})")
 
@@ -472,7 +481,6 @@ def _validate_image(p: str, repository_name: str, tag: str, errors: _Errors) -> 
 
 def _validate_service(p: str, s: ServiceConfig, errors: _Errors) -> None:
     _validate_fargate_size(p, s.cpu, s.memory, errors)
-    errors.check(1 <= s.container_port <= 65535, f"{p}.container_port", f"{s.container_port} is not a TCP port")
     errors.check(s.desired_count >= 1, f"{p}.desired_count", f"must be at least 1, got {s.desired_count}")
     errors.check(1 <= s.min_count <= s.desired_count <= s.max_count, f"{p}.min_count",
                  f"need 1 <= min_count ({s.min_count}) <= desired_count ({s.desired_count}) <= max_count ({s.max_count})")
@@ -683,6 +691,8 @@ def _validate_environment(env: EnvironmentConfig, p: str) -> list[str]:
         _validate_bucket(f"{p}.storage.documents_bucket_name", bucket, errors)
     errors.check(env.storage.noncurrent_version_expiration_days >= 1, f"{p}.storage.noncurrent_version_expiration_days",
                  "must be at least 1 day (S3 lifecycle)")
+    errors.check(env.storage.log_archive_retention_days >= 1, f"{p}.storage.log_archive_retention_days",
+                 "must be at least 1 day (S3 lifecycle)")
     peak_problem = capacity.problem(env.database, env.service)
     errors.check(peak_problem is None, f"{p}.database.pool_size", str(peak_problem))
     errors.check(_VALKEY_VERSION.fullmatch(env.cache.engine_version) is not None, f"{p}.cache.engine_version",
@@ -718,6 +728,8 @@ def _validate_environment(env: EnvironmentConfig, p: str) -> list[str]:
                  f"{ops.alarm_email!r} is not an e-mail address")
     errors.check(100 <= ops.waf_rate_limit_per_5_minutes <= 2_000_000_000, f"{p}.operations.waf_rate_limit_per_5_minutes",
                  "WAF rate limits must be at least 100")
+    errors.check(ops.waf_log_retention_days in _LOG_RETENTION_DAYS, f"{p}.operations.waf_log_retention_days",
+                 f"{ops.waf_log_retention_days} is not a CloudWatch Logs retention value")
     _validate_backup(f"{p}.backup", env, errors)
     if env.emulator is not None:
         errors.check(re.fullmatch(r"https?://(127\.\d+\.\d+\.\d+|localhost|\[::1\]):\d+", env.emulator.endpoint) is not None,
@@ -814,7 +826,7 @@ def _check_types(obj: object, path: str, errors: list[str]) -> None:
         _check_value(getattr(obj, f.name), hints[f.name], f"{path}.{f.name}", errors)
 
 
-def _backend_identity(state: StateBackendConfig) -> tuple:
+def _backend_identity(state: StateBackendConfig) -> tuple[str, str, bool, bool]:
     return state.lock_table, state.region, state.force_destroy, state.prevent_destroy
 
 

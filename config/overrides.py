@@ -44,7 +44,7 @@ def _apply(obj: Any, changes: dict[str, Any], path: str) -> Any:
     return replace(obj, **updates)
 
 
-class _Pairs(list):
+class _Pairs(list[tuple[str, object]]):
     """A JSON object as its key/value pairs, so that a repeated key is still visible."""
 
 

@@ -28,8 +28,9 @@ from cdktf_cdktf_provider_aws.iam_role_policy_attachment import IamRolePolicyAtt
 from constructs import Construct
 
 from config.model import BackupConfig, restored_bucket_pattern
+from config.naming import ResourceNames
 from modules import policy
-from modules.encryption import EncryptionKey, EncryptionKeyConfig
+from modules.encryption import EncryptionKey, EncryptionKeyProps
 
 # "Creating Amazon S3 backups" (https://docs.aws.amazon.com/aws-backup/latest/devguide/s3-backups.html)
 # names the two S3 policies; the other two are AWS Backup's default service role's.
@@ -120,7 +121,7 @@ class Backup(Construct):
     def _drill_task_role(self, props: BackupProps) -> str:
         """Task role of the restore drill's Open WebUI task: the restored buckets only, never the live one."""
         restored = f"arn:{props.partition}:s3:::{restored_bucket_pattern(props.documents_bucket_name)}"
-        role = IamRole(self, "drill-task-role", name=f"{props.name}-restore-drill",
+        role = IamRole(self, "drill-task-role", name=ResourceNames(props.name).restore_drill_role,
                        description="Restore drill task (tools/restore_drill.py): reads and writes restored copies only",
                        assume_role_policy=policy.assume_role_policy("ecs-tasks.amazonaws.com", source_account=props.account_id))
         IamRolePolicy(self, "drill-task-policy", role=role.id, name="restored-documents", policy=policy.document(
@@ -132,7 +133,7 @@ class Backup(Construct):
 
     def _vault(self, id: str, name: str, region: str, account_id: str, role_arn: str, cfg: BackupConfig,
                provider: TerraformProvider | None) -> BackupVault:
-        key = EncryptionKey(self, f"{id}-key", EncryptionKeyConfig(
+        key = EncryptionKey(self, f"{id}-key", EncryptionKeyProps(
             alias=name, account_id=account_id, region=region, logs=False, provider=provider,
             description="AWS Backup recovery points",
             statements=(

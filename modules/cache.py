@@ -13,11 +13,12 @@ from cdktf_cdktf_provider_aws.elasticache_replication_group import ElasticacheRe
 from cdktf_cdktf_provider_aws.elasticache_subnet_group import ElasticacheSubnetGroup
 from constructs import Construct
 
+from config import catalog
 from config.model import CacheConfig
 from modules import checkov, firewall
-from modules.secrets import Secret, SecretConfig
+from modules.secrets import Secret, SecretProps
 
-REDIS_PORT = 6379
+REDIS_PORT = catalog.VALKEY_PORT
 # ElastiCache accepts an AUTH token of 16-128 printable ASCII characters whose only non-alphanumerics
 # are ! & # $ ^ < > - (CreateReplicationGroup, AuthToken); GetRandomPassword's punctuation set is
 # string.punctuation, so everything else in it is excluded.
@@ -61,7 +62,7 @@ class Cache(Construct):
                                                service="Valkey", client_group_id=props.client_security_group_id)
         subnets = ElasticacheSubnetGroup(self, "subnet-group", name=f"{props.name}-cache", subnet_ids=props.subnet_ids,
                                          description="Open WebUI cache subnets")
-        auth = Secret(self, "auth-token", SecretConfig(
+        auth = Secret(self, "auth-token", SecretProps(
             name=f"{props.name}/valkey-auth-token", description="AUTH token of the Open WebUI Valkey cache",
             kms_key_arn=props.kms_key_arn, generated_length=64, excluded_characters=AUTH_TOKEN_EXCLUDED_CHARACTERS,
             # auth_token has no write-only form in hashicorp/aws 5.100.0: the one secret in state (README).

@@ -13,9 +13,10 @@ from constructs import Construct
 
 from config import catalog
 from config.model import DatabaseConfig
+from config.naming import ResourceNames
 from modules import checkov, firewall, lifecycle, log_group, policy
 
-POSTGRES_PORT = 5432
+POSTGRES_PORT = catalog.POSTGRES_PORT
 # Parameters PostgreSQL reads only at start; RDS refuses "immediate" for them.
 STATIC_PARAMETERS = {"rds.force_ssl"}
 LOG_EXPORTS = ("postgresql", "upgrade")
@@ -94,7 +95,7 @@ class Database(Construct):
                                     policy_arn=f"arn:{props.partition}:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole")
             monitoring_role_arn = role.arn
 
-        identifier = f"{props.name}-postgres"
+        identifier = ResourceNames(props.name).database_identifier
         # RDS creates /aws/rds/instance/<id>/<log> itself when it does not exist: unencrypted and kept
         # forever, outside Terraform. Created here first, with the stack key and a retention.
         export_groups = [log_group.encrypted_log_group(
@@ -160,4 +161,3 @@ class Database(Construct):
         self.master_secret_arn = self.instance.master_user_secret.get(0).secret_arn
         self.security_group_id = group.id
         self.identifier = identifier
-        self.max_connections = catalog.rds_default_max_connections(cfg.instance_class)

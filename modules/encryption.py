@@ -14,7 +14,7 @@ from modules import lifecycle, policy
 
 
 @dataclass(frozen=True)
-class EncryptionKeyConfig:
+class EncryptionKeyProps:
     alias: str  # without the "alias/" prefix
     account_id: str
     region: str
@@ -33,15 +33,15 @@ class EncryptionKeyConfig:
 
 
 class EncryptionKey(Construct):
-    def __init__(self, scope: Construct, id: str, config: EncryptionKeyConfig) -> None:
+    def __init__(self, scope: Construct, id: str, props: EncryptionKeyProps) -> None:
         super().__init__(scope, id)
-        account_root = f"arn:{config.partition}:iam::{config.account_id}:root"
-        logs_principal = f"logs.{config.region}.amazonaws.com"
+        account_root = f"arn:{props.partition}:iam::{props.account_id}:root"
+        logs_principal = f"logs.{props.region}.amazonaws.com"
         statements = [
             # IAM policies in this account decide who else may use the key (the AWS default).
             policy.statement("AccountAdministration", ["kms:*"], ["*"], principal={"AWS": account_root}),
         ]
-        if config.logs:
+        if props.logs:
             # CloudWatch Logs encrypts with the key only for log groups of this account and region.
             statements.append(policy.statement(
                 "CloudWatchLogs",
@@ -49,7 +49,7 @@ class EncryptionKey(Construct):
                 ["*"],
                 principal={"Service": logs_principal},
                 condition={"ArnLike": {"kms:EncryptionContext:aws:logs:arn":
-                                       f"arn:{config.partition}:logs:{config.region}:{config.account_id}:log-group:*"}},
+                                       f"arn:{props.partition}:logs:{props.region}:{props.account_id}:log-group:*"}},
             ))
             # CloudWatch alarms publish to the SNS topic encrypted with this key; without this grant
             # SNS refuses the publish and CloudWatch drops every notification. Only for alarms of
@@ -57,19 +57,19 @@ class EncryptionKey(Construct):
             statements.append(policy.statement(
                 "CloudWatchAlarmsToEncryptedTopic", ["kms:Decrypt", "kms:GenerateDataKey*"], ["*"],
                 principal={"Service": "cloudwatch.amazonaws.com"},
-                condition={"StringEquals": {"aws:SourceAccount": config.account_id},
+                condition={"StringEquals": {"aws:SourceAccount": props.account_id},
                            "ArnLike": {"aws:SourceArn":
-                                       f"arn:{config.partition}:cloudwatch:{config.region}:{config.account_id}:alarm:*"}},
+                                       f"arn:{props.partition}:cloudwatch:{props.region}:{props.account_id}:alarm:*"}},
             ))
-        key_policy = policy.document(*statements, *config.statements)
+        key_policy = policy.document(*statements, *props.statements)
         self.key = KmsKey(
             self, "key",
-            provider=config.provider,
-            description=f"{config.alias}: {config.description}",
+            provider=props.provider,
+            description=f"{props.alias}: {props.description}",
             enable_key_rotation=True,
-            deletion_window_in_days=config.deletion_window_days,
-            policy=config.key_policy or key_policy,
+            deletion_window_in_days=props.deletion_window_days,
+            policy=props.key_policy or key_policy,
         )
-        lifecycle.prevent_destroy(self.key, config.prevent_destroy)
-        KmsAlias(self, "alias", name=f"alias/{config.alias}", target_key_id=self.key.key_id, provider=config.provider)
+        lifecycle.prevent_destroy(self.key, props.prevent_destroy)
+        KmsAlias(self, "alias", name=f"alias/{props.alias}", target_key_id=self.key.key_id, provider=props.provider)
         self.arn = self.key.arn

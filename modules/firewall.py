@@ -18,11 +18,13 @@ def security_group(scope: Construct, id: str, *, name: str, vpc_id: str, descrip
 
 
 def allow(scope: Construct, id: str, *, port: int, description: str, to_group_id: str,
-          from_group_id: str | None = None, from_cidr: str | None = None) -> None:
-    """Admit TCP ``port`` into ``to_group_id`` from a group (and the matching egress on it) or a CIDR."""
+          from_group_id: str | None = None, from_cidr: str | None = None) -> VpcSecurityGroupIngressRule:
+    """Admit TCP ``port`` into ``to_group_id`` from a group (and the matching egress on it) or a CIDR.
+
+    Returns the ingress rule, the resource a checkov skip about the opening belongs on."""
     if (from_group_id is None) == (from_cidr is None):
         raise ValueError("give exactly one of from_group_id and from_cidr")
-    VpcSecurityGroupIngressRule(
+    ingress = VpcSecurityGroupIngressRule(
         scope, f"{id}-ingress", security_group_id=to_group_id, ip_protocol="tcp", from_port=port, to_port=port,
         description=description, referenced_security_group_id=from_group_id, cidr_ipv4=from_cidr,
     )
@@ -31,6 +33,7 @@ def allow(scope: Construct, id: str, *, port: int, description: str, to_group_id
             scope, f"{id}-egress", security_group_id=from_group_id, ip_protocol="tcp", from_port=port, to_port=port,
             description=description, referenced_security_group_id=to_group_id,
         )
+    return ingress
 
 
 def private_service_group(scope: Construct, *, name: str, vpc_id: str, port: int, service: str,

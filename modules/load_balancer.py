@@ -20,6 +20,8 @@ from modules import checkov, firewall
 IDLE_TIMEOUT_SECONDS = 300
 # TLS 1.2 and 1.3 only, forward-secret ciphers.
 TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
+HTTP_PORT = 80
+HTTPS_PORT = 443
 
 
 @dataclass(frozen=True)
@@ -36,24 +38,25 @@ class LoadBalancerProps:
     deletion_protection: bool
     domain_name: str | None = None
     hosted_zone_id: str | None = None
-    web_acl: bool = False
     # How long a deregistered task keeps serving the requests (streamed answers) it already has.
     deregistration_delay_seconds: int = 30
 
 
 class LoadBalancer(Construct):
-    """Exposes ``dns_name``, ``arn``, ``arn_suffix``, ``target_group_arn``, ``target_group_arn_suffix``, ``public_url``."""
+    """Exposes ``lb`` (the balancer resource, for a web ACL to attach to), ``dns_name``, ``arn``, ``arn_suffix``,
+    ``target_group_arn``, ``target_group_arn_suffix``, ``public_url``."""
 
     def __init__(self, scope: Construct, id: str, props: LoadBalancerProps) -> None:
         super().__init__(scope, id)
         group = firewall.security_group(self, "security-group", name=f"{props.name}-alb", vpc_id=props.vpc_id,
                                         description="Public load balancer: HTTP and HTTPS from the internet")
         https = props.domain_name is not None
-        for port in (80, 443) if https else (80,):
-            firewall.allow(self, f"internet-{port}", port=port, to_group_id=group.id, from_cidr="0.0.0.0/0",
-                           description=f"{'HTTPS' if port == 443 else 'HTTP'} from the internet")
-        # firewall.allow names its ingress rule "<id>-ingress"; the skip belongs on that rule.
-        checkov.skip(self.node.find_child("internet-80-ingress"), "CKV_AWS_260",
+        http_ingress = firewall.allow(self, f"internet-{HTTP_PORT}", port=HTTP_PORT, to_group_id=group.id,
+                                      from_cidr="0.0.0.0/0", description="HTTP from the internet")
+        if https:
+            firewall.allow(self, f"internet-{HTTPS_PORT}", port=HTTPS_PORT, to_group_id=group.id, from_cidr="0.0.0.0/0",
+                           description="HTTPS from the internet")
+        checkov.skip(http_ingress, "CKV_AWS_260",
                      "Public load balancer: port 80 only redirects to HTTPS" if https
                      else "Public load balancer without a domain in this environment: HTTP on port 80 is its only listener")
         firewall.allow(self, "to-app", port=props.target_port, to_group_id=props.target_security_group_id,
@@ -67,11 +70,6 @@ class LoadBalancer(Construct):
         )
         if not https:
             checkov.skip(self.lb, "CKV2_AWS_20", "No domain in this environment, so no certificate to redirect to")
-        if props.web_acl:
-            checkov.skip(self.lb, "CKV2_AWS_76", "The web ACL's AWSManagedRulesKnownBadInputsRuleSet holds the Log4j rule; "
-                         "the check also wants AnonymousIpList, unrelated to Log4j, which would block VPN and Tor users")
-        else:
-            checkov.skip(self.lb, "CKV2_AWS_28", "WAF switched off by configuration for this environment")
         if not props.deletion_protection:
             checkov.skip(self.lb, "CKV_AWS_150", "Deletion protection off by configuration: disposable environment")
 
@@ -90,15 +88,17 @@ class LoadBalancer(Construct):
         forward = [LbListenerDefaultAction(type="forward", target_group_arn=self.target_group.arn)]
         if https:
             certificate_arn = self._certificate(props.domain_name, props.hosted_zone_id)
-            LbListener(self, "https", load_balancer_arn=self.lb.arn, port=443, protocol="HTTPS",
+            LbListener(self, "https", load_balancer_arn=self.lb.arn, port=HTTPS_PORT, protocol="HTTPS",
                        ssl_policy=TLS_POLICY, certificate_arn=certificate_arn, default_action=forward)
-            http = LbListener(self, "http", load_balancer_arn=self.lb.arn, port=80, protocol="HTTP", default_action=[
-                LbListenerDefaultAction(type="redirect", redirect={"port": "443", "protocol": "HTTPS", "status_code": "HTTP_301"})])
+            http = LbListener(self, "http", load_balancer_arn=self.lb.arn, port=HTTP_PORT, protocol="HTTP", default_action=[
+                LbListenerDefaultAction(type="redirect", redirect={"port": str(HTTPS_PORT), "protocol": "HTTPS",
+                                                                   "status_code": "HTTP_301"})])
             checkov.skip(http, "CKV_AWS_2", "Port 80 only redirects to HTTPS")
             checkov.skip(http, "CKV_AWS_103", "Port 80 only redirects to HTTPS")
             self.public_url = f"https://{props.domain_name}"
         else:
-            http = LbListener(self, "http", load_balancer_arn=self.lb.arn, port=80, protocol="HTTP", default_action=forward)
+            http = LbListener(self, "http", load_balancer_arn=self.lb.arn, port=HTTP_PORT, protocol="HTTP",
+                              default_action=forward)
             checkov.skip(http, "CKV_AWS_2", "No domain in this environment, so no certificate: HTTP only")
             checkov.skip(http, "CKV_AWS_103", "No domain in this environment, so no certificate: HTTP only")
             self.public_url = f"http://{self.lb.dns_name}"

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from typing import Any
 
 from config.model import ModelsConfig
 
@@ -73,12 +74,12 @@ def bedrock_model_route(model_id: str, kind: str = "chat") -> str:
     return f"bedrock/converse/{model_id}" if kind == "chat" else f"bedrock/{model_id}"
 
 
-def litellm_config(models: ModelsConfig) -> dict:
+def litellm_config(models: ModelsConfig) -> dict[str, Any]:
     """The LiteLLM proxy config (model list and settings) for ``models``; no secret in it."""
     region = models.bedrock_region
 
-    def params(route: str) -> dict:
-        result: dict = {"model": route, "aws_region_name": region}
+    def params(route: str) -> dict[str, Any]:
+        result: dict[str, Any] = {"model": route, "aws_region_name": region}
         if models.requests_per_minute:
             result["rpm"] = models.requests_per_minute
         return result

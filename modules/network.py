@@ -86,7 +86,7 @@ class Network(Construct):
         return [
             Subnet(self, f"{tier}-{index}", vpc_id=vpc_id, cidr_block=cidr, availability_zone=zone,
                    map_public_ip_on_launch=False, tags={"Name": f"{name}-{tier}-{zone}", "Tier": tier})
-            for index, (cidr, zone) in enumerate(zip(cidrs, zones))
+            for index, (cidr, zone) in enumerate(zip(cidrs, zones, strict=True))
         ]
 
     def _flow_logs(self, props: NetworkProps, vpc_id: str) -> None:

@@ -24,8 +24,9 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from typing import Any
 
-from config import capacity
+from config import capacity, catalog
 
 # Path of the Google callback. v0.12.4 serves both "/oauth/{provider}/login/callback"
 # and the legacy "/oauth/{provider}/callback" with the same handler
@@ -37,9 +38,9 @@ GOOGLE_CALLBACK_PATH = "/oauth/google/callback"
 # command (docker/ajuda-entrypoint.sh "migrate" mode).
 MIGRATION_COMMAND: tuple[str, ...] = ("migrate",)
 
+# The image's (EXPOSE 8080 and its HEALTHCHECK in Dockerfile): not a setting, start.sh listens here.
 CONTAINER_PORT = 8080
 HEALTH_CHECK_PATH = "/health"  # open_webui/main.py:3075, no DB/Redis access: a liveness probe
-READINESS_PATH = "/ready"  # open_webui/main.py:3080, startup done + DB + Redis ping
 
 _SSL_MODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
 _USER_ROLES = ("pending", "user", "admin")
@@ -65,7 +66,7 @@ class OpenWebUISettings:
     database_credentials_secret_arn: str  # JSON secret {"username": ..., "password": ...} of the APP role
     webui_secret_key_secret_arn: str  # plain-string secret
     redis_host: str | None = None
-    redis_port: str = "6379"
+    redis_port: str = str(catalog.VALKEY_PORT)
     redis_auth_secret_arn: str | None = None  # plain-string secret (ElastiCache AUTH token)
     redis_tls: bool | None = None  # None: TLS exactly when an AUTH token is used (ElastiCache requires it then)
     google_client_id: str | None = None
@@ -361,7 +362,7 @@ def migration_overrides() -> dict[str, str]:
     return {"ENABLE_DB_MIGRATIONS": "true"}
 
 
-def migration_container_override(container_name: str) -> dict:
+def migration_container_override(container_name: str) -> dict[str, Any]:
     """The ``containerOverrides`` item for ``aws ecs run-task`` / boto3 ``run_task``."""
     return {
         "name": container_name,

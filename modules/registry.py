@@ -11,7 +11,7 @@ from constructs import Construct
 
 
 @dataclass(frozen=True)
-class RegistryConfig:
+class RegistryProps:
     repository_name: str
     kms_key_arn: str
     # Release tags kept for rollback; untagged layers go after a week.
@@ -23,21 +23,21 @@ class RegistryConfig:
 class Registry(Construct):
     """Exposes ``repository_url``, ``repository_arn`` and ``repository_name``."""
 
-    def __init__(self, scope: Construct, id: str, config: RegistryConfig) -> None:
+    def __init__(self, scope: Construct, id: str, props: RegistryProps) -> None:
         super().__init__(scope, id)
         repository = EcrRepository(
-            self, "repository", name=config.repository_name, image_tag_mutability="IMMUTABLE",
+            self, "repository", name=props.repository_name, image_tag_mutability="IMMUTABLE",
             image_scanning_configuration={"scan_on_push": True},
-            encryption_configuration=[EcrRepositoryEncryptionConfiguration(encryption_type="KMS", kms_key=config.kms_key_arn)],
-            force_delete=config.force_delete,
+            encryption_configuration=[EcrRepositoryEncryptionConfiguration(encryption_type="KMS", kms_key=props.kms_key_arn)],
+            force_delete=props.force_delete,
         )
         rules = [
-            {"rulePriority": 1, "description": f"Expire untagged images after {config.untagged_expiry_days} days",
+            {"rulePriority": 1, "description": f"Expire untagged images after {props.untagged_expiry_days} days",
              "selection": {"tagStatus": "untagged", "countType": "sinceImagePushed", "countUnit": "days",
-                           "countNumber": config.untagged_expiry_days},
+                           "countNumber": props.untagged_expiry_days},
              "action": {"type": "expire"}},
-            {"rulePriority": 2, "description": f"Keep the newest {config.keep_tagged_images} images",
-             "selection": {"tagStatus": "any", "countType": "imageCountMoreThan", "countNumber": config.keep_tagged_images},
+            {"rulePriority": 2, "description": f"Keep the newest {props.keep_tagged_images} images",
+             "selection": {"tagStatus": "any", "countType": "imageCountMoreThan", "countNumber": props.keep_tagged_images},
              "action": {"type": "expire"}},
         ]
         EcrLifecyclePolicy(self, "lifecycle", repository=repository.name, policy=json.dumps({"rules": rules}))

@@ -24,14 +24,14 @@ from modules import checkov, ephemeral
 
 # Characters a generated password excludes by default. Not because the URL cannot carry them (the
 # entrypoint URL-encodes everything) but because RDS passwords reject @ " / and spaces. A consumer
-# with a narrower rule (the ElastiCache AUTH token) sets SecretConfig.excluded_characters.
+# with a narrower rule (the ElastiCache AUTH token) sets SecretProps.excluded_characters.
 EXCLUDED_PASSWORD_CHARACTERS = "@\"/\\' `"
 # Terraform sends a write-only value only when its version changes: 1 writes it once, at creation.
 WRITE_ONLY_VERSION = 1
 
 
 @dataclass(frozen=True)
-class SecretConfig:
+class SecretProps:
     name: str
     description: str
     kms_key_arn: str
@@ -55,34 +55,34 @@ class SecretConfig:
 class Secret(Construct):
     """Exposes ``arn`` and, for ``readable_value`` secrets, ``value_reference`` (a Terraform reference, never the value)."""
 
-    def __init__(self, scope: Construct, id: str, config: SecretConfig) -> None:
+    def __init__(self, scope: Construct, id: str, props: SecretProps) -> None:
         super().__init__(scope, id)
-        self.secret = SecretsmanagerSecret(self, "secret", name=config.name, description=config.description,
-                                           kms_key_id=config.kms_key_arn,
-                                           recovery_window_in_days=config.recovery_window_days)
-        checkov.skip(self.secret, "CKV2_AWS_57", config.rotation_note)
+        self.secret = SecretsmanagerSecret(self, "secret", name=props.name, description=props.description,
+                                           kms_key_id=props.kms_key_arn,
+                                           recovery_window_in_days=props.recovery_window_days)
+        checkov.skip(self.secret, "CKV2_AWS_57", props.rotation_note)
         self.arn = self.secret.arn
         self.value_reference: str | None = None
         self.version: SecretsmanagerSecretVersion | None = None
-        if config.generated_length is None:
+        if props.generated_length is None:
             return
-        generator = {"password_length": config.generated_length, "exclude_characters": config.excluded_characters,
+        generator = {"password_length": props.generated_length, "exclude_characters": props.excluded_characters,
                      "include_space": False, "require_each_included_type": True,
-                     "exclude_punctuation": config.alphanumeric}
-        if config.readable_value:
+                     "exclude_punctuation": props.alphanumeric}
+        if props.readable_value:
             password = DataAwsSecretsmanagerRandomPassword(self, "generator", **generator).random_password
-            if config.value_prefix:
-                password = Fn.join("", [config.value_prefix, password])
-            value = Fn.jsonencode({"username": config.username, "password": password}) if config.username else password
+            if props.value_prefix:
+                password = Fn.join("", [props.value_prefix, password])
+            value = Fn.jsonencode({"username": props.username, "password": password}) if props.username else password
             # The generator answers differently on every read: without this, every plan rotates the value.
             written = {"secret_string": value, "lifecycle": {"ignore_changes": ["secret_string"]}}
         else:
             generated = ephemeral.ephemeral_resource(self, "generator", "aws_secretsmanager_random_password", generator)
             password_attribute = generated.attribute("random_password")
-            value = (ephemeral.jsonencode({"username": config.username, "password": password_attribute})
-                     if config.username
-                     else ephemeral.template_literal(config.value_prefix) + password_attribute.reference)
+            value = (ephemeral.jsonencode({"username": props.username, "password": password_attribute})
+                     if props.username
+                     else ephemeral.template_literal(props.value_prefix) + password_attribute.reference)
             written = {"secret_string_wo": value, "secret_string_wo_version": WRITE_ONLY_VERSION}
         self.version = SecretsmanagerSecretVersion(self, "value", secret_id=self.secret.id, **written)
-        if config.readable_value:
+        if props.readable_value:
             self.value_reference = self.version.secret_string

@@ -30,7 +30,7 @@ from modules import checkov, lifecycle, policy
 
 
 @dataclass(frozen=True)
-class SecureBucketConfig:
+class SecureBucketProps:
     name: str
     # None means SSE-S3: required for targets of S3 server access logs and ALB access logs.
     kms_key_arn: str | None = None
@@ -48,10 +48,10 @@ class SecureBucketConfig:
 
 
 class SecureBucket(Construct):
-    def __init__(self, scope: Construct, id: str, config: SecureBucketConfig) -> None:
+    def __init__(self, scope: Construct, id: str, props: SecureBucketProps) -> None:
         super().__init__(scope, id)
-        self.bucket = S3Bucket(self, "bucket", bucket=config.name, force_destroy=config.force_destroy)
-        lifecycle.prevent_destroy(self.bucket, config.prevent_destroy)
+        self.bucket = S3Bucket(self, "bucket", bucket=props.name, force_destroy=props.force_destroy)
+        lifecycle.prevent_destroy(self.bucket, props.prevent_destroy)
         self.name = self.bucket.id
         self.arn = self.bucket.arn
         checkov.skip(self.bucket, "CKV_AWS_144", "Cross-region replication is a disaster-recovery decision outside this stack")
@@ -63,25 +63,27 @@ class SecureBucket(Construct):
             ignore_public_acls=True, restrict_public_buckets=True,
         )
         S3BucketVersioningA(self, "versioning", bucket=self.name, versioning_configuration={"status": "Enabled"})
-        if config.kms_key_arn:
-            sse = {"sse_algorithm": "aws:kms", "kms_master_key_id": config.kms_key_arn}
+        if props.kms_key_arn:
+            sse = {"sse_algorithm": "aws:kms", "kms_master_key_id": props.kms_key_arn}
         else:
             sse = {"sse_algorithm": "AES256"}
         S3BucketServerSideEncryptionConfigurationA(
             self, "encryption", bucket=self.name,
             rule=[S3BucketServerSideEncryptionConfigurationRuleA(
-                apply_server_side_encryption_by_default=sse, bucket_key_enabled=bool(config.kms_key_arn))],
+                apply_server_side_encryption_by_default=sse, bucket_key_enabled=bool(props.kms_key_arn))],
         )
-        if config.access_log_target is not None:
-            target = config.access_log_target
+        if props.access_log_target is not None:
+            target = props.access_log_target
+            if target.policy is None:
+                raise ValueError("an access log target needs a policy admitting the logging service")
             # S3 checks the target's policy admits the logging service when logging is switched on.
             S3BucketLoggingA(self, "logging", bucket=self.name, target_bucket=target.name,
-                             target_prefix=config.access_log_prefix, depends_on=[target.policy])
+                             target_prefix=props.access_log_prefix, depends_on=[target.policy])
         else:
             checkov.skip(self.bucket, "CKV_AWS_18", "This is the log archive; logging it into itself would loop")
 
-        expiration = ([S3BucketLifecycleConfigurationRuleExpiration(days=config.current_version_expiration_days)]
-                      if config.current_version_expiration_days else None)
+        expiration = ([S3BucketLifecycleConfigurationRuleExpiration(days=props.current_version_expiration_days)]
+                      if props.current_version_expiration_days else None)
         S3BucketLifecycleConfiguration(
             self, "lifecycle", bucket=self.name,
             rule=[S3BucketLifecycleConfigurationRule(
@@ -91,17 +93,18 @@ class SecureBucket(Construct):
                 abort_incomplete_multipart_upload=[S3BucketLifecycleConfigurationRuleAbortIncompleteMultipartUpload(
                     days_after_initiation=7)],
                 noncurrent_version_expiration=[S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration(
-                    noncurrent_days=config.noncurrent_version_expiration_days)],
+                    noncurrent_days=props.noncurrent_version_expiration_days)],
                 expiration=expiration,
             )],
         )
-        self.policy = S3BucketPolicy(
-            self, "policy", bucket=self.name,
-            policy=policy.document(*self._policy_statements(config)),
-            # A policy put before the public-access block can be refused as "public".
-            depends_on=[public_access],
-        )
-
-    def _policy_statements(self, config: SecureBucketConfig) -> list[dict[str, Any]]:
-        tls_only = [policy.deny_insecure_transport(self.arn)] if config.deny_insecure_transport else []
-        return tls_only + config.policy_statements(self.arn)
+        tls_only = [policy.deny_insecure_transport(self.arn)] if props.deny_insecure_transport else []
+        statements = tls_only + props.policy_statements(self.arn)
+        # A policy needs at least one statement; with none (an emulator bucket with nothing to
+        # admit) the bucket has no policy at all.
+        self.policy: S3BucketPolicy | None = None
+        if statements:
+            self.policy = S3BucketPolicy(
+                self, "policy", bucket=self.name, policy=policy.document(*statements),
+                # A policy put before the public-access block can be refused as "public".
+                depends_on=[public_access],
+            )

@@ -26,6 +26,7 @@ from constructs import Construct
 
 from config.model import ServiceConfig
 from modules import checkov, policy
+from modules.open_webui import CONTAINER_PORT, HEALTH_CHECK_PATH
 
 CONTAINER_NAME = "open-webui"
 # The awslogs driver names streams <prefix>/<container>/<task id>: ecs/open-webui/<task id>.
@@ -82,14 +83,15 @@ class Service(Construct):
             "name": CONTAINER_NAME,
             "image": props.image,
             "essential": True,
-            "portMappings": [{"containerPort": cfg.container_port, "hostPort": cfg.container_port, "protocol": "tcp"}],
+            "portMappings": [{"containerPort": CONTAINER_PORT, "hostPort": CONTAINER_PORT, "protocol": "tcp"}],
             "environment": [{"name": k, "value": v} for k, v in sorted(props.environment.items())],
             "secrets": [{"name": k, "valueFrom": v} for k, v in sorted(props.secrets.items())],
             "logConfiguration": {"logDriver": "awslogs", "options": {
                 "awslogs-group": cfg.log_group_name, "awslogs-region": props.region,
                 "awslogs-stream-prefix": LOG_STREAM_PREFIX}},
             # The image's HEALTHCHECK is ignored by ECS. The start period covers the embedding model load.
-            "healthCheck": {"command": ["CMD-SHELL", f"curl -fsS --max-time 4 http://127.0.0.1:{cfg.container_port}/health || exit 1"],
+            "healthCheck": {"command": ["CMD-SHELL", "curl -fsS --max-time 4 "
+                                        f"http://127.0.0.1:{CONTAINER_PORT}{HEALTH_CHECK_PATH} || exit 1"],
                             "interval": 30, "timeout": 5, "retries": 3, "startPeriod": 180},
             # Time between SIGTERM and SIGKILL: uvicorn finishes the responses it is streaming.
             "stopTimeout": cfg.drain_seconds,
@@ -120,7 +122,7 @@ class Service(Construct):
             if props.deployment_alarm_names else None,
             health_check_grace_period_seconds=cfg.health_check_grace_period_seconds,
             load_balancer=[EcsServiceLoadBalancer(target_group_arn=props.target_group_arn, container_name=CONTAINER_NAME,
-                                                  container_port=cfg.container_port)],
+                                                  container_port=CONTAINER_PORT)],
             # Fargate spreads tasks across the subnets' zones at launch; rebalancing restores the
             # spread after a zone recovers.
             availability_zone_rebalancing="ENABLED",

@@ -15,8 +15,8 @@ from constructs import Construct
 
 from config.model import StateBackendConfig
 from modules import checkov, lifecycle, policy
-from modules.encryption import EncryptionKey, EncryptionKeyConfig
-from modules.secure_bucket import SecureBucket, SecureBucketConfig
+from modules.encryption import EncryptionKey, EncryptionKeyProps
+from modules.secure_bucket import SecureBucket, SecureBucketProps
 
 # Key administration without use: an administrator can manage (and schedule deletion of) the key
 # but not decrypt with it through this statement.
@@ -65,12 +65,12 @@ class StateBackend(Construct):
     def __init__(self, scope: Construct, id: str, props: StateBackendProps) -> None:
         super().__init__(scope, id)
         account_id = DataAwsCallerIdentity(self, "account").account_id
-        key = EncryptionKey(self, "key", EncryptionKeyConfig(
+        key = EncryptionKey(self, "key", EncryptionKeyProps(
             alias=state_key_alias(props.config.bucket).removeprefix("alias/"), account_id=account_id,
             region=props.config.region, key_policy=state_key_policy(account_id, props.config.region),
             prevent_destroy=props.config.prevent_destroy,
         ))
-        bucket = SecureBucket(self, "bucket", SecureBucketConfig(
+        bucket = SecureBucket(self, "bucket", SecureBucketProps(
             name=props.config.bucket,
             kms_key_arn=key.arn,
             force_destroy=props.config.force_destroy,

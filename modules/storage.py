@@ -10,7 +10,7 @@ from constructs import Construct
 from config import catalog
 from config.model import StorageConfig
 from modules import checkov, policy
-from modules.secure_bucket import SecureBucket, SecureBucketConfig
+from modules.secure_bucket import SecureBucket, SecureBucketProps
 
 ALB_LOG_PREFIX = "alb"
 S3_ACCESS_LOG_PREFIX = "s3-access"
@@ -23,7 +23,6 @@ class StorageProps:
     region: str
     account_id: str
     kms_key_arn: str
-    log_retention_days: int
     deny_insecure_transport: bool = True
     partition: str = "aws"
     # Guard the documents bucket (the log archive is disposable).
@@ -37,18 +36,18 @@ class Storage(Construct):
         super().__init__(scope, id)
         cfg = props.config
         access_log_prefix = f"{S3_ACCESS_LOG_PREFIX}/{cfg.documents_bucket_name}/"
-        self.log_archive = SecureBucket(self, "log-archive", SecureBucketConfig(
+        self.log_archive = SecureBucket(self, "log-archive", SecureBucketProps(
             name=f"{cfg.documents_bucket_name}-logs",
             force_destroy=cfg.force_destroy,
             deny_insecure_transport=props.deny_insecure_transport,
-            current_version_expiration_days=props.log_retention_days,
+            current_version_expiration_days=cfg.log_archive_retention_days,
             noncurrent_version_expiration_days=30,
             policy_statements=lambda arn: _log_delivery_statements(arn, props.region, props.account_id, access_log_prefix,
                                                                         props.partition),
         ))
         checkov.skip(self.log_archive.bucket, "CKV_AWS_145",
                      "ALB access logs are delivered only to buckets encrypted with SSE-S3, not SSE-KMS")
-        self.documents = SecureBucket(self, "documents", SecureBucketConfig(
+        self.documents = SecureBucket(self, "documents", SecureBucketProps(
             name=cfg.documents_bucket_name,
             kms_key_arn=props.kms_key_arn,
             force_destroy=cfg.force_destroy,

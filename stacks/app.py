@@ -46,5 +46,5 @@ def build_app(envs: list[EnvironmentConfig], outdir: str, bootstrap_state_dir: s
     for env in envs:
         ApplicationStack(app, env.stack_name, env)
         if env.database_stack:
-            DatabaseStack(app, f"{env.stack_name}-database", env)
+            DatabaseStack(app, env.names.database_stack, env)
     return app

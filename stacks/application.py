@@ -10,17 +10,17 @@ from constructs import Construct
 
 from config import capacity, catalog
 from config.model import EnvironmentConfig, image_reference
-from modules import firewall, model_gateway, open_webui
+from modules import firewall, model_gateway, open_webui, waf
 from modules.backup import Backup, BackupProps
 from modules.cache import Cache, CacheProps
 from modules.database import Database, DatabaseProps
-from modules.encryption import EncryptionKey, EncryptionKeyConfig
+from modules.encryption import EncryptionKey, EncryptionKeyProps
 from modules.gateway import Gateway, GatewayProps
 from modules.load_balancer import LoadBalancer, LoadBalancerProps
 from modules.network import Network, NetworkProps
 from modules.observability import Observability, ObservabilityProps, deployment_alarm_names
-from modules.registry import Registry, RegistryConfig
-from modules.secrets import Secret, SecretConfig
+from modules.registry import Registry, RegistryProps
+from modules.secrets import Secret, SecretProps
 from modules.service import CONTAINER_NAME, Service, ServiceProps
 from modules.storage import ALB_LOG_PREFIX, Storage, StorageProps
 from modules.waf import WebAcl, WebAclProps
@@ -38,7 +38,7 @@ class ApplicationStack(TerraformStack):
         name = env.stack_name
         account_id = DataAwsCallerIdentity(self, "account").account_id
 
-        key = EncryptionKey(self, "encryption", EncryptionKeyConfig(alias=name, account_id=account_id, region=env.region,
+        key = EncryptionKey(self, "encryption", EncryptionKeyProps(alias=name, account_id=account_id, region=env.region,
                                                                    partition=env.partition,
                                                                    prevent_destroy=env.operations.prevent_destroy))
         network = Network(self, "network", NetworkProps(config=env.network, name=name, region=env.region,
@@ -52,20 +52,19 @@ class ApplicationStack(TerraformStack):
 
         storage = Storage(self, "storage", StorageProps(config=env.storage, name=name, region=env.region,
                                                         account_id=account_id, kms_key_arn=key.arn,
-                                                        log_retention_days=env.service.log_retention_days,
                                                         deny_insecure_transport=env.tls_only_bucket_policy,
                                                         partition=env.partition,
                                                         prevent_destroy=env.operations.prevent_destroy))
-        registry = Registry(self, "registry", RegistryConfig(repository_name=env.service.image_repository_name,
+        registry = Registry(self, "registry", RegistryProps(repository_name=env.service.image_repository_name,
                                                              kms_key_arn=key.arn, force_delete=env.storage.force_destroy))
         load_balancer = LoadBalancer(self, "load-balancer", LoadBalancerProps(
             name=name, vpc_id=network.vpc_id, subnet_ids=network.public_subnet_ids,
-            target_security_group_id=app_group.id, target_port=env.service.container_port,
+            target_security_group_id=app_group.id, target_port=open_webui.CONTAINER_PORT,
             health_check_path=open_webui.HEALTH_CHECK_PATH,
             log_bucket=storage.log_archive.name, log_prefix=ALB_LOG_PREFIX,
             deletion_protection=env.operations.deletion_protection,
             domain_name=env.domain.name if env.https else None, hosted_zone_id=env.domain.hosted_zone_id,
-            web_acl=env.waf_enabled, deregistration_delay_seconds=env.service.drain_seconds,
+            deregistration_delay_seconds=env.service.drain_seconds,
         ))
         database = Database(self, "database", DatabaseProps(
             config=env.database, name=name, vpc_id=network.vpc_id, subnet_ids=network.database_subnet_ids,
@@ -90,7 +89,7 @@ class ApplicationStack(TerraformStack):
             database_credentials_secret_arn=secrets["database"].arn,
             webui_secret_key_secret_arn=secrets["webui"].arn,
             redis_host=cache.host if cache else None,
-            redis_port=cache.port if cache else "6379",
+            redis_port=cache.port if cache else str(catalog.VALKEY_PORT),
             redis_auth_secret_arn=cache.auth_secret_arn if cache else None,
             google_client_id=env.auth.google_client_id if env.auth.google_oauth else None,
             google_client_secret_arn=secrets["google"].arn if "google" in secrets else None,
@@ -125,9 +124,12 @@ class ApplicationStack(TerraformStack):
         ))
         gateway.run_in(service.cluster_arn)
         if env.waf_enabled:
-            WebAcl(self, "waf", WebAclProps(name=name, load_balancer_arn=load_balancer.arn,
+            WebAcl(self, "waf", WebAclProps(name=name, load_balancer=load_balancer.lb,
                                              rate_limit_per_5_minutes=env.operations.waf_rate_limit_per_5_minutes,
-                                             log_retention_days=env.service.log_retention_days, kms_key_arn=key.arn))
+                                             log_retention_days=env.operations.waf_log_retention_days,
+                                             kms_key_arn=key.arn))
+        else:
+            waf.unprotected(load_balancer.lb)
         observability = Observability(self, "observability", ObservabilityProps(
             name=name, region=env.region, kms_key_arn=key.arn, alarm_email=env.operations.alarm_email,
             load_balancer_arn_suffix=load_balancer.arn_suffix,
@@ -188,12 +190,12 @@ class ApplicationStack(TerraformStack):
     def _model_gateway(self, env: EnvironmentConfig, name: str, account_id: str, kms_key_arn: str,
                        network: Network, app_group_id: str) -> Gateway:
         """LiteLLM in front of Bedrock, with its own key, image repository and log group."""
-        key = Secret(self, "model-gateway-key", SecretConfig(
+        key = Secret(self, "model-gateway-key", SecretProps(
             name=f"{name}/model-gateway-key", kms_key_arn=kms_key_arn, generated_length=48,
             value_prefix=model_gateway.KEY_PREFIX, alphanumeric=True,
             description="LITELLM_MASTER_KEY of the model gateway; Open WebUI presents it as its OpenAI API key",
             rotation_note="Both services read it at start: replace the value, then redeploy the gateway and Open WebUI"))
-        registry = Registry(self, "gateway-images", RegistryConfig(
+        registry = Registry(self, "gateway-images", RegistryProps(
             repository_name=env.gateway.image_repository_name, kms_key_arn=kms_key_arn,
             force_delete=env.storage.force_destroy))
         gateway = Gateway(self, "model-gateway", GatewayProps(
@@ -220,22 +222,22 @@ class ApplicationStack(TerraformStack):
     def _application_secrets(self, env: EnvironmentConfig, name: str, kms_key_arn: str) -> dict[str, Secret]:
         """The secrets the app reads; generated ones are never typed by a person."""
         secrets = {
-            "webui": Secret(self, "webui-secret-key", SecretConfig(
+            "webui": Secret(self, "webui-secret-key", SecretProps(
                 name=f"{name}/webui-secret-key", kms_key_arn=kms_key_arn, generated_length=64,
                 description="WEBUI_SECRET_KEY: signs sessions, OAuth state and tokens on every replica",
                 rotation_note="Rotating signs every user out; replace the value and redeploy in a quiet hour")),
-            "database": Secret(self, "app-database-credentials", SecretConfig(
-                name=f"{name}/app-database", kms_key_arn=kms_key_arn, generated_length=40,
+            "database": Secret(self, "app-database-credentials", SecretProps(
+                name=env.names.app_database_secret, kms_key_arn=kms_key_arn, generated_length=40,
                 username=env.database.app_username,
                 description="Open WebUI's least-privilege PostgreSQL role (created by the database stack)")),
         }
         # Validation makes auth.admin_email mandatory: the operator's account exists before any sign-up.
-        secrets["admin"] = Secret(self, "webui-admin-password", SecretConfig(
+        secrets["admin"] = Secret(self, "webui-admin-password", SecretProps(
             name=f"{name}/webui-admin-password", kms_key_arn=kms_key_arn, generated_length=ADMIN_PASSWORD_LENGTH,
             description=f"Password of the site's first admin ({env.auth.admin_email}), created at first start",
             rotation_note="Used once, when the admin account is created; afterwards the admin changes it in the app"))
         if env.auth.google_oauth:
-            secrets["google"] = Secret(self, "google-client-secret", SecretConfig(
+            secrets["google"] = Secret(self, "google-client-secret", SecretProps(
                 name=f"{name}/google-client-secret", kms_key_arn=kms_key_arn, generated_length=None,
                 description="Google OAuth client secret: issued by Google, put here with put-secret-value",
                 rotation_note="Issued by Google: rotate it in Google Cloud Console, then put the new value"))

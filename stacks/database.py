@@ -14,7 +14,7 @@ from cdktf_cdktf_provider_aws.data_aws_db_instance import DataAwsDbInstance
 from cdktf_cdktf_provider_postgresql.provider import PostgresqlProvider
 from constructs import Construct
 
-from config import capacity
+from config import capacity, catalog
 from config.model import EnvironmentConfig
 from modules import ephemeral
 from modules.app_database import AppDatabase, AppDatabaseProps
@@ -36,12 +36,12 @@ class DatabaseStack(TerraformStack):
         s3_backend(self, env, id)
         host = TerraformVariable(self, "db_host", type="string", default="",
                                  description="Override the RDS endpoint, e.g. 127.0.0.1 through an SSM port forward")
-        port = TerraformVariable(self, "db_port", type="number", default=5432, description="PostgreSQL port to connect to")
-        instance = DataAwsDbInstance(self, "rds", db_instance_identifier=f"{env.stack_name}-postgres")
+        port = TerraformVariable(self, "db_port", type="number", default=catalog.POSTGRES_PORT, description="PostgreSQL port to connect to")
+        instance = DataAwsDbInstance(self, "rds", db_instance_identifier=env.names.database_identifier)
         master = ephemeral.ephemeral_resource(self, "master-secret", "aws_secretsmanager_secret_version",
                                               {"secret_id": f"${{{instance.fqn}.master_user_secret[0].secret_arn}}"})
         app = ephemeral.ephemeral_resource(self, "app-secret", "aws_secretsmanager_secret_version",
-                                           {"secret_id": f"{env.stack_name}/app-database"})
+                                           {"secret_id": env.names.app_database_secret})
         PostgresqlProvider(
             self, "postgresql",
             host=f"${{var.{host.friendly_unique_id} != \"\" ? var.{host.friendly_unique_id} : {instance.fqn}.address}}",

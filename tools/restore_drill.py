@@ -312,7 +312,7 @@ class Drill:
 
     @property
     def live(self) -> LiveResources:
-        return LiveResources(db_instance_identifier=f"{self.env.stack_name}-postgres",
+        return LiveResources(db_instance_identifier=self.env.names.database_identifier,
                              bucket=self.env.storage.documents_bucket_name)
 
     def guarded(self, service: str) -> GuardedClient:
@@ -388,7 +388,7 @@ class Drill:
         definition = ecs.describe_task_definition(taskDefinition=service["taskDefinition"])["taskDefinition"]
         container = definition["containerDefinitions"][0]
         port = container["portMappings"][0]["containerPort"]
-        role = self.guarded("iam").get_role(RoleName=f"{self.env.stack_name}-restore-drill")["Role"]["Arn"]
+        role = self.guarded("iam").get_role(RoleName=self.env.names.restore_drill_role)["Role"]["Arn"]
         network = service.get("networkConfiguration") or {}
         task = ecs.run_task(
             cluster=service_cfg.cluster_name, taskDefinition=service["taskDefinition"], count=1,

@@ -100,9 +100,13 @@ def test_the_state_bucket_denies_everyone_but_the_deploy_and_break_glass_roles(s
 
 
 def test_the_emulator_keeps_the_deny_switched_off(synthesized):
-    """moto applies a bucket policy's Deny without evaluating its condition (EmulatorConfig)."""
-    statements = json.loads(synthesized.one("local-bootstrap", "aws_s3_bucket_policy")["policy"])["Statement"]
+    """moto applies a bucket policy's Deny without evaluating its condition (EmulatorConfig); with
+    the TLS-only statement off too, the emulator's state bucket has no policy at all."""
+    assert synthesized.resources("local-bootstrap", "aws_s3_bucket")
+    statements = [s for p in synthesized.resources("local-bootstrap", "aws_s3_bucket_policy").values()
+                  for s in json.loads(p["policy"])["Statement"]]
     assert "DenyAllButDeployRoles" not in {s["Sid"] for s in statements}
+    assert "DenyAllButDeployRoles" in synthesized.text("bootstrap")
 
 
 @pytest.mark.parametrize("change,setting", [
