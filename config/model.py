@@ -14,7 +14,7 @@ import typing
 from dataclasses import dataclass, field, fields, is_dataclass
 from typing import Union
 
-from config import capacity, catalog
+from config import capacity, catalog, naming
 from config.naming import ResourceNames
 
 
@@ -340,11 +340,11 @@ class EnvironmentConfig:
 
     @property
     def stack_name(self) -> str:
-        return f"ajuda-{self.name}"
+        return naming.stack_name(self.name)
 
     @property
     def names(self) -> ResourceNames:
-        return ResourceNames(self.stack_name)
+        return ResourceNames.of(self.name)
 
     @property
     def partition(self) -> str:

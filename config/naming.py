@@ -10,11 +10,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 
+def stack_name(environment: str) -> str:
+    """The application stack of ``environment`` ("prod" -> "ajuda-prod"), the prefix of its AWS names."""
+    return f"ajuda-{environment}"
+
+
 @dataclass(frozen=True)
 class ResourceNames:
     """``prefix`` is the environment's stack name ("ajuda-prod"), which every AWS name starts with."""
 
     prefix: str
+
+    @classmethod
+    def of(cls, environment: str) -> ResourceNames:
+        return cls(stack_name(environment))
 
     @property
     def database_stack(self) -> str:

@@ -13,6 +13,7 @@ No static key exists anywhere. Every role trusts the provider only for tokens wh
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from cdktf_cdktf_provider_aws.iam_openid_connect_provider import IamOpenidConnectProvider
 from cdktf_cdktf_provider_aws.iam_role import IamRole
@@ -20,6 +21,7 @@ from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
 from cdktf_cdktf_provider_aws.iam_role_policy_attachment import IamRolePolicyAttachment
 from constructs import Construct
 
+from config import naming
 from config.model import DeployAccessConfig, StateBackendConfig
 from modules import policy
 
@@ -82,7 +84,7 @@ class GithubOidc(Construct):
         for environment in access.environments:
             role = self._role(f"apply-{environment}", access.apply_role_name(environment),
                               [subject(access.github_repository, f"environment:{access.github_environment(environment)}")],
-                              f"Terraform apply and release of ajuda-{environment}: its GitHub environment only")
+                              f"Terraform apply and release of {naming.stack_name(environment)}: its GitHub environment only")
             IamRolePolicyAttachment(self, f"apply-{environment}-power-user", role=role.name, policy_arn=policy.managed_policy_arn(POWER_USER_POLICY, props.partition))
             IamRolePolicy(self, f"apply-{environment}-policy", role=role.id, name="terraform-apply",
                           policy=policy.document(*self._apply_statements(props, environment, bucket_arn, table_arn)))
@@ -93,14 +95,14 @@ class GithubOidc(Construct):
                        assume_role_policy=trust_policy(self.provider_arn, subjects))
 
     @staticmethod
-    def _state_key_use(props: GithubOidcProps, actions: list[str]) -> dict:
+    def _state_key_use(props: GithubOidcProps, actions: list[str]) -> dict[str, Any]:
         """The state bucket's KMS key, found by its alias, and only through S3."""
         return policy.statement("StateKey", actions, [f"arn:{props.partition}:kms:{props.state.region}:{props.account_id}:key/*"],
                                 condition={"StringEquals": {"kms:ViaService": f"s3.{props.state.region}.amazonaws.com"},
                                            "ForAnyValue:StringEquals": {"kms:ResourceAliases": f"alias/{props.state.bucket.replace('.', '-')}"}})
 
-    def _apply_statements(self, props: GithubOidcProps, environment: str, bucket_arn: str, table_arn: str) -> list[dict]:
-        stack = f"ajuda-{environment}"
+    def _apply_statements(self, props: GithubOidcProps, environment: str, bucket_arn: str, table_arn: str) -> list[dict[str, Any]]:
+        stack = naming.stack_name(environment)
         state_objects = f"{bucket_arn}/{props.state.key_prefix}/{stack}"
         roles = policy.role_arn(props.account_id, f"{stack}-*", props.partition)
         return [

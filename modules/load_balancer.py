@@ -86,7 +86,7 @@ class LoadBalancer(Construct):
             checkov.skip(self.target_group, "CKV_AWS_378",
                          "No domain in this environment, so no certificate: the ALB listens on HTTP only")
         forward = [LbListenerDefaultAction(type="forward", target_group_arn=self.target_group.arn)]
-        if https:
+        if props.domain_name is not None:
             certificate_arn = self._certificate(props.domain_name, props.hosted_zone_id)
             LbListener(self, "https", load_balancer_arn=self.lb.arn, port=HTTPS_PORT, protocol="HTTPS",
                        ssl_policy=TLS_POLICY, certificate_arn=certificate_arn, default_action=forward)
@@ -111,6 +111,8 @@ class LoadBalancer(Construct):
         self.security_group_id = group.id
 
     def _certificate(self, domain_name: str, hosted_zone_id: str | None) -> str:
+        if hosted_zone_id is None:
+            raise ValueError(f"HTTPS for {domain_name} needs the hosted zone its certificate is validated in")
         certificate = AcmCertificate(self, "certificate", domain_name=domain_name, validation_method="DNS",
                                      lifecycle={"create_before_destroy": True})
         option = f"tolist({certificate.fqn}.domain_validation_options)[0]"

@@ -13,6 +13,7 @@ AUTH token in hashicorp/aws 5.100.0) gets ``value_reference`` and the value is t
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TypedDict
 
 from cdktf import Fn
 from cdktf_cdktf_provider_aws.data_aws_secretsmanager_random_password import DataAwsSecretsmanagerRandomPassword
@@ -52,6 +53,16 @@ class SecretProps:
     excluded_characters: str = EXCLUDED_PASSWORD_CHARACTERS
 
 
+class _Generator(TypedDict):
+    """GetRandomPassword's arguments, for the data source and the ephemeral resource alike."""
+
+    password_length: int
+    exclude_characters: str
+    include_space: bool
+    require_each_included_type: bool
+    exclude_punctuation: bool
+
+
 class Secret(Construct):
     """Exposes ``arn`` and, for ``readable_value`` secrets, ``value_reference`` (a Terraform reference, never the value)."""
 
@@ -66,23 +77,23 @@ class Secret(Construct):
         self.version: SecretsmanagerSecretVersion | None = None
         if props.generated_length is None:
             return
-        generator = {"password_length": props.generated_length, "exclude_characters": props.excluded_characters,
-                     "include_space": False, "require_each_included_type": True,
-                     "exclude_punctuation": props.alphanumeric}
+        generator = _Generator(password_length=props.generated_length, exclude_characters=props.excluded_characters,
+                               include_space=False, require_each_included_type=True,
+                               exclude_punctuation=props.alphanumeric)
         if props.readable_value:
             password = DataAwsSecretsmanagerRandomPassword(self, "generator", **generator).random_password
             if props.value_prefix:
                 password = Fn.join("", [props.value_prefix, password])
             value = Fn.jsonencode({"username": props.username, "password": password}) if props.username else password
             # The generator answers differently on every read: without this, every plan rotates the value.
-            written = {"secret_string": value, "lifecycle": {"ignore_changes": ["secret_string"]}}
+            self.version = SecretsmanagerSecretVersion(self, "value", secret_id=self.secret.id, secret_string=value,
+                                                       lifecycle={"ignore_changes": ["secret_string"]})
+            self.value_reference = self.version.secret_string
         else:
             generated = ephemeral.ephemeral_resource(self, "generator", "aws_secretsmanager_random_password", generator)
             password_attribute = generated.attribute("random_password")
             value = (ephemeral.jsonencode({"username": props.username, "password": password_attribute})
                      if props.username
                      else ephemeral.template_literal(props.value_prefix) + password_attribute.reference)
-            written = {"secret_string_wo": value, "secret_string_wo_version": WRITE_ONLY_VERSION}
-        self.version = SecretsmanagerSecretVersion(self, "value", secret_id=self.secret.id, **written)
-        if props.readable_value:
-            self.value_reference = self.version.secret_string
+            self.version = SecretsmanagerSecretVersion(self, "value", secret_id=self.secret.id, secret_string_wo=value,
+                                                       secret_string_wo_version=WRITE_ONLY_VERSION)

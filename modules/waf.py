@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from cdktf_cdktf_provider_aws.lb import Lb
 from cdktf_cdktf_provider_aws.wafv2_web_acl import Wafv2WebAcl, Wafv2WebAclRule
@@ -53,7 +54,7 @@ class WebAcl(Construct):
             visibility_config=_visibility(f"{props.name}-rate-limit"),
         )]
         for priority, group in enumerate(MANAGED_RULE_GROUPS, start=1):
-            statement = {"vendor_name": "AWS", "name": group}
+            statement: dict[str, Any] = {"vendor_name": "AWS", "name": group}
             if group == "AWSManagedRulesCommonRuleSet":
                 statement["rule_action_override"] = [{"name": BODY_SIZE_RULE, "action_to_use": {"count": {}}}]
             rules.append(Wafv2WebAclRule(name=group, priority=priority, override_action={"none": {}},
