@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Set up and run every test tier (unit, validate, entrypoint, emulator, integration) in one pytest
-# process, then the linters (checkov on every synthesized stack, hadolint, shellcheck, actionlint).
+# process, then the linters (mypy, checkov on every synthesized stack, hadolint, shellcheck, actionlint).
 #
 #   bash scripts/test.sh                    # everything
 #   bash scripts/test.sh tests/unit         # one tier (arguments go to pytest; linters are skipped)
@@ -27,6 +27,10 @@ eval "$integration_exports"
 
 log "running the test tiers"
 python -m pytest -ra --durations=25 tests/unit tests/validate tests/entrypoint tests/emulator tests/integration
+
+# Strict typing on config/ and modules/ (settings in pyproject.toml); ~15 s cold.
+run_mypy() { log "type-checking config/ and modules/ (mypy)"; python -m mypy; }
+run_mypy
 
 log "synthesizing every environment for the linters"
 python main.py
