@@ -62,7 +62,7 @@ class BackupProps:
 
 
 class Backup(Construct):
-    """Exposes ``vault_name``, ``vault_arn``, ``plan_id`` and ``role_arn``."""
+    """Exposes ``vault_name``."""
 
     def __init__(self, scope: Construct, id: str, props: BackupProps) -> None:
         super().__init__(scope, id)
@@ -112,13 +112,10 @@ class Backup(Construct):
             BackupSelection(self, "selection", name=f"{props.name}-data", plan_id=self.plan.id, iam_role_arn=role.arn,
                             resources=[props.database_arn, props.documents_bucket_arn])
 
-        self.drill_role_arn = self._drill_task_role(props)
+        self._drill_task_role(props)
         self.vault_name = self.vault.name
-        self.vault_arn = self.vault.arn
-        self.plan_id = self.plan.id
-        self.role_arn = role.arn
 
-    def _drill_task_role(self, props: BackupProps) -> str:
+    def _drill_task_role(self, props: BackupProps) -> None:
         """Task role of the restore drill's Open WebUI task: the restored buckets only, never the live one."""
         restored = f"arn:{props.partition}:s3:::{restored_bucket_pattern(props.documents_bucket_name)}"
         role = IamRole(self, "drill-task-role", name=ResourceNames(props.name).restore_drill_role,
@@ -129,7 +126,6 @@ class Backup(Construct):
             policy.statement("RestoredObjects", ["s3:DeleteObject", "s3:GetObject", "s3:PutObject"], [f"{restored}/*"]),
             policy.statement("DocumentsKey", ["kms:Decrypt", "kms:GenerateDataKey"], [props.kms_key_arn]),
         ))
-        return role.arn
 
     def _vault(self, id: str, name: str, region: str, account_id: str, role_arn: str, cfg: BackupConfig,
                provider: TerraformProvider | None) -> BackupVault:

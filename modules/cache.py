@@ -53,7 +53,7 @@ class CacheProps:
 
 
 class Cache(Construct):
-    """Exposes ``host``, ``port``, ``auth_secret_arn`` and ``security_group_id``."""
+    """Exposes ``host``, ``port``, ``auth_secret_arn`` and ``replication_group_id``."""
 
     def __init__(self, scope: Construct, id: str, props: CacheProps) -> None:
         super().__init__(scope, id)
@@ -108,5 +108,4 @@ class Cache(Construct):
         self.host = self.group.primary_endpoint_address
         self.port = str(REDIS_PORT)
         self.auth_secret_arn = auth.arn
-        self.security_group_id = group.id
         self.replication_group_id = f"{props.name}-cache"

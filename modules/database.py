@@ -51,7 +51,7 @@ class DatabaseProps:
 
 
 class Database(Construct):
-    """Exposes ``address``, ``port``, ``database_name``, ``master_secret_arn`` and ``security_group_id``."""
+    """Exposes ``instance``, ``address``, ``port``, ``database_name``, ``master_secret_arn`` and ``identifier``."""
 
     def __init__(self, scope: Construct, id: str, props: DatabaseProps) -> None:
         super().__init__(scope, id)
@@ -159,5 +159,4 @@ class Database(Construct):
         self.port = str(POSTGRES_PORT)
         self.database_name = cfg.database_name
         self.master_secret_arn = self.instance.master_user_secret.get(0).secret_arn
-        self.security_group_id = group.id
         self.identifier = identifier

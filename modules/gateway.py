@@ -68,7 +68,7 @@ def bedrock_resource_arns(models: ModelsConfig, account_id: str) -> list[str]:
 
 
 class Gateway(Construct):
-    """Exposes ``base_url``, ``service_name``, ``log_group_name``, ``task_definition_arn`` and the
+    """Exposes ``base_url``, ``master_key_secret_arn``, ``task_definition_arn`` and the
     load balancer's ``arn_suffix`` / ``target_group_arn_suffix`` (alarms)."""
 
     def __init__(self, scope: Construct, id: str, props: GatewayProps) -> None:
@@ -119,12 +119,10 @@ class Gateway(Construct):
         self._target_group = target_group
         self._task_group = task_group
         self.service_name = f"{props.name}-model-gateway"
-        self.log_group_name = log_group.name
         self.task_definition_arn = self.task_definition.arn
         self.base_url = model_gateway.base_url(self.load_balancer.dns_name)
         self.arn_suffix = self.load_balancer.arn_suffix
         self.target_group_arn_suffix = target_group.arn_suffix
-        self.security_group_id = task_group.id
         self.master_key_secret_arn = props.master_key_secret_arn
 
     def run_in(self, cluster_arn: str) -> EcsService:

@@ -108,7 +108,6 @@ class LoadBalancer(Construct):
         self.arn_suffix = self.lb.arn_suffix
         self.target_group_arn = self.target_group.arn
         self.target_group_arn_suffix = self.target_group.arn_suffix
-        self.security_group_id = group.id
 
     def _certificate(self, domain_name: str, hosted_zone_id: str | None) -> str:
         if hosted_zone_id is None:

@@ -78,7 +78,6 @@ class Network(Construct):
         self.public_subnet_ids = [s.id for s in public]
         self.app_subnet_ids = [s.id for s in app]
         self.database_subnet_ids = [s.id for s in database]
-        self.availability_zones = zones
         if cfg.flow_logs:
             self._flow_logs(props, vpc.id)
 

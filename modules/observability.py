@@ -125,7 +125,7 @@ def gateway_alarm_specs(p: ObservabilityProps) -> list[AlarmSpec]:
 
 
 class Observability(Construct):
-    """Exposes ``topic_arn``, ``alarm_names`` and ``dashboard_name``."""
+    """Exposes ``topic_arn``."""
 
     def __init__(self, scope: Construct, id: str, props: ObservabilityProps) -> None:
         super().__init__(scope, id)
@@ -133,11 +133,10 @@ class Observability(Construct):
         if props.alarm_email:
             SnsTopicSubscription(self, "alarm-email", topic_arn=topic.arn, protocol="email", endpoint=props.alarm_email)
         specs = alarm_specs(props)
-        self.alarm_names = []
         for spec in specs:
             if spec.region:
                 continue
-            alarm = CloudwatchMetricAlarm(
+            CloudwatchMetricAlarm(
                 self, spec.key, alarm_name=alarm_name(props.name, spec.key), alarm_description=spec.description,
                 namespace=spec.namespace, metric_name=spec.metric, dimensions=spec.dimensions,
                 statistic=spec.statistic, extended_statistic=spec.extended_statistic, period=spec.period,
@@ -145,7 +144,6 @@ class Observability(Construct):
                 comparison_operator=spec.comparison, treat_missing_data=spec.treat_missing_data,
                 alarm_actions=[topic.arn], ok_actions=[topic.arn],
             )
-            self.alarm_names.append(alarm.alarm_name)
         widgets = [{
             "type": "metric", "width": 8, "height": 6, "x": (i % 3) * 8, "y": (i // 3) * 6,
             "properties": {
@@ -155,7 +153,6 @@ class Observability(Construct):
                 "annotations": {"horizontal": [{"label": "alarm", "value": spec.threshold}]},
             },
         } for i, spec in enumerate(specs)]
-        dashboard = CloudwatchDashboard(self, "dashboard", dashboard_name=f"{props.name}-overview",
-                                        dashboard_body=json.dumps({"widgets": widgets}))
+        CloudwatchDashboard(self, "dashboard", dashboard_name=f"{props.name}-overview",
+                            dashboard_body=json.dumps({"widgets": widgets}))
         self.topic_arn = topic.arn
-        self.dashboard_name = dashboard.dashboard_name

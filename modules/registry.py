@@ -21,7 +21,7 @@ class RegistryProps:
 
 
 class Registry(Construct):
-    """Exposes ``repository_url``, ``repository_arn`` and ``repository_name``."""
+    """Exposes ``repository_url`` and ``repository_arn``."""
 
     def __init__(self, scope: Construct, id: str, props: RegistryProps) -> None:
         super().__init__(scope, id)
@@ -43,4 +43,3 @@ class Registry(Construct):
         EcrLifecyclePolicy(self, "lifecycle", repository=repository.name, policy=json.dumps({"rules": rules}))
         self.repository_url = repository.repository_url
         self.repository_arn = repository.arn
-        self.repository_name = repository.name

@@ -58,7 +58,7 @@ class ServiceProps:
 
 
 class Service(Construct):
-    """Exposes ``cluster_name``, ``service_name``, ``task_definition_arn``, ``task_family``, ``log_group_name``."""
+    """Exposes ``cluster_name``, ``cluster_arn``, ``service_name`` and ``task_definition_arn``."""
 
     def __init__(self, scope: Construct, id: str, props: ServiceProps) -> None:
         super().__init__(scope, id)
@@ -143,8 +143,6 @@ class Service(Construct):
         self.cluster_arn = cluster.arn
         self.service_name = service.name
         self.task_definition_arn = self.task_definition.arn
-        self.task_family = family
-        self.log_group_name = log_group.name
 
     @staticmethod
     def _capacity_provider(cfg: ServiceConfig) -> str:
