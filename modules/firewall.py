@@ -7,6 +7,9 @@ from cdktf_cdktf_provider_aws.vpc_security_group_egress_rule import VpcSecurityG
 from cdktf_cdktf_provider_aws.vpc_security_group_ingress_rule import VpcSecurityGroupIngressRule
 from constructs import Construct
 
+HTTP_PORT = 80
+HTTPS_PORT = 443
+
 
 def security_group(scope: Construct, id: str, *, name: str, vpc_id: str, description: str) -> SecurityGroup:
     """A group that admits and emits nothing until rules are added with ``allow``."""

@@ -31,7 +31,7 @@ from config import catalog
 from config.model import GatewayConfig, ModelsConfig
 from modules import checkov, firewall, model_gateway, policy
 
-LISTENER_PORT = 80
+LISTENER_PORT = firewall.HTTP_PORT
 # What the gateway may do on Bedrock. Converse and ConverseStream have no IAM actions of their own:
 # they are authorised as InvokeModel and InvokeModelWithResponseStream ("Prerequisites for running
 # model inference", https://docs.aws.amazon.com/bedrock/latest/userguide/inference-prereq.html).
@@ -159,7 +159,7 @@ class Gateway(Construct):
         firewall.allow(self, "from-balancer", port=props.config.port, to_group_id=tasks.id, from_group_id=balancer.id,
                        description="Model gateway tasks from their load balancer")
         # bedrock-runtime.<region>.amazonaws.com has no fixed address range to narrow this to.
-        firewall.allow_egress_to_cidr(self, "https-out", group_id=tasks.id, port=443, cidr="0.0.0.0/0",
+        firewall.allow_egress_to_cidr(self, "https-out", group_id=tasks.id, port=firewall.HTTPS_PORT, cidr="0.0.0.0/0",
                                       description="HTTPS to Bedrock, ECR, Secrets Manager and CloudWatch via NAT")
         return tasks, balancer
 

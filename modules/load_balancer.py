@@ -13,6 +13,7 @@ from cdktf_cdktf_provider_aws.route53_record import Route53Record
 from constructs import Construct
 
 from modules import checkov, firewall
+from modules.firewall import HTTP_PORT, HTTPS_PORT
 
 # Open WebUI waits up to AIOHTTP_CLIENT_TIMEOUT (300 s by default) for a model's answer and streams
 # it as it comes; Socket.IO pings every 25 s. An ALB idle timeout at the app's own limit never cuts a
@@ -20,8 +21,6 @@ from modules import checkov, firewall
 IDLE_TIMEOUT_SECONDS = 300
 # TLS 1.2 and 1.3 only, forward-secret ciphers.
 TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
-HTTP_PORT = 80
-HTTPS_PORT = 443
 
 
 @dataclass(frozen=True)

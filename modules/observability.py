@@ -11,6 +11,8 @@ from cdktf_cdktf_provider_aws.sns_topic import SnsTopic
 from cdktf_cdktf_provider_aws.sns_topic_subscription import SnsTopicSubscription
 from constructs import Construct
 
+from modules.open_webui import HEALTH_CHECK_PATH
+
 
 @dataclass(frozen=True)
 class AlarmSpec:
@@ -41,6 +43,8 @@ class ObservabilityProps:
     target_group_arn_suffix: str
     cluster_name: str
     service_name: str
+    # The Open WebUI tasks' log group, named in the alarm descriptions.
+    log_group_name: str
     db_instance_identifier: str
     # config/capacity.py alarm_threshold: above it, the next release's surge could exhaust the instance.
     db_connections_alarm_threshold: int
@@ -77,9 +81,9 @@ def alarm_specs(p: ObservabilityProps) -> list[AlarmSpec]:
     specs = [
         AlarmSpec("alb-5xx", "The load balancer answered 5xx itself: no healthy target or a target reset",
                   "AWS/ApplicationELB", "HTTPCode_ELB_5XX_Count", alb, 10, statistic="Sum"),
-        AlarmSpec("target-5xx", "Open WebUI answered 5xx: read /ecs/open-webui logs",
+        AlarmSpec("target-5xx", f"Open WebUI answered 5xx: read {p.log_group_name} logs",
                   "AWS/ApplicationELB", "HTTPCode_Target_5XX_Count", target, 20, statistic="Sum"),
-        AlarmSpec("unhealthy-targets", "A task fails /health: check the service events and task logs",
+        AlarmSpec("unhealthy-targets", f"A task fails {HEALTH_CHECK_PATH}: check the service events and task logs",
                   "AWS/ApplicationELB", "UnHealthyHostCount", target, 1, statistic="Maximum"),
         AlarmSpec("response-time-p95", "p95 response time above 5 s (streaming answers excluded by nature: first byte)",
                   "AWS/ApplicationELB", "TargetResponseTime", target, 5, statistic=None, extended_statistic="p95",

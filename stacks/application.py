@@ -47,7 +47,8 @@ class ApplicationStack(TerraformStack):
                                             description="Open WebUI tasks: from the load balancer only")
         # Tasks call AWS APIs (ECR, Secrets Manager, S3, CloudWatch) and Google's OAuth token endpoint
         # through the NAT gateway; Google publishes no fixed address range to narrow this to.
-        firewall.allow_egress_to_cidr(self, "app-https-out", group_id=app_group.id, port=443, cidr="0.0.0.0/0",
+        firewall.allow_egress_to_cidr(self, "app-https-out", group_id=app_group.id, port=firewall.HTTPS_PORT,
+                                      cidr="0.0.0.0/0",
                                       description="HTTPS to AWS APIs and Google OAuth via NAT")
 
         storage = Storage(self, "storage", StorageProps(config=env.storage, name=name, region=env.region,
@@ -135,6 +136,7 @@ class ApplicationStack(TerraformStack):
             load_balancer_arn_suffix=load_balancer.arn_suffix,
             target_group_arn_suffix=load_balancer.target_group_arn_suffix,
             cluster_name=service.cluster_name, service_name=service.service_name,
+            log_group_name=env.service.log_group_name,
             db_instance_identifier=database.identifier,
             db_connections_alarm_threshold=capacity.alarm_threshold(env.database, env.service),
             db_allocated_storage_gb=env.database.allocated_storage_gb,

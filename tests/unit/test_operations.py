@@ -6,6 +6,8 @@ import json
 
 import pytest
 
+import config
+
 PROD = "ajuda-prod"
 
 EXPECTED_ALARMS = {
@@ -118,3 +120,14 @@ def test_kms_key_rotates_and_encrypts_the_data_stores(synthesized):
     for secret in synthesized.resources(PROD, "aws_secretsmanager_secret").values():
         assert "aws_kms_key" in secret["kms_key_id"]
     assert "aws_kms_key" in synthesized.one(PROD, "aws_elasticache_replication_group")["kms_key_id"]
+
+
+@pytest.mark.parametrize("stack,env_name", [("ajuda-prod", "prod"), ("ajuda-dev", "dev"), ("ajuda-staging", "staging")])
+def test_alarm_hints_name_the_environments_own_log_group(synthesized, stack, env_name):
+    """The 5xx alarm tells the operator which log group to read: the one this environment's tasks write to."""
+    env = next(e for e in config.load([env_name], overrides_file=""))
+    alarm = next(a for a in synthesized.resources(stack, "aws_cloudwatch_metric_alarm").values()
+                 if a["alarm_name"].endswith("-target-5xx"))
+    assert f"read {env.service.log_group_name} logs" in alarm["alarm_description"]
+    assert [g for g in synthesized.resources(stack, "aws_cloudwatch_log_group").values()
+            if g["name"] == env.service.log_group_name]

@@ -6,7 +6,8 @@ import pytest
 from constructs import Construct
 
 from modules import waf
-from modules.load_balancer import HTTP_PORT, HTTPS_PORT, LoadBalancer, LoadBalancerProps
+from modules.firewall import HTTP_PORT, HTTPS_PORT
+from modules.load_balancer import LoadBalancer, LoadBalancerProps
 from modules.waf import WebAcl, WebAclProps
 from tests.unit.constructs.conftest import CLIENT_GROUP, KMS_KEY_ARN, SUBNETS, VPC_ID, Resources, checkov_skips, synth
 
