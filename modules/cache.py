@@ -53,7 +53,7 @@ class CacheProps:
 
 
 class Cache(Construct):
-    """Exposes ``host``, ``port``, ``auth_secret_arn`` and ``replication_group_id``."""
+    """Exposes ``host``, ``port``, ``auth_secret_arn`` and ``primary_node_id`` (the first member cluster)."""
 
     def __init__(self, scope: Construct, id: str, props: CacheProps) -> None:
         super().__init__(scope, id)
@@ -76,9 +76,10 @@ class Cache(Construct):
         )
         parameters.add_override("lifecycle", {"create_before_destroy": True})
         replicated = cfg.num_cache_clusters > 1
+        group_id = f"{props.name}-cache"
         self.group = ElasticacheReplicationGroup(
             self, "replication-group",
-            replication_group_id=f"{props.name}-cache",
+            replication_group_id=group_id,
             description="Open WebUI websockets and shared state",
             engine="valkey",
             engine_version=cfg.engine_version,
@@ -108,4 +109,5 @@ class Cache(Construct):
         self.host = self.group.primary_endpoint_address
         self.port = str(REDIS_PORT)
         self.auth_secret_arn = auth.arn
-        self.replication_group_id = f"{props.name}-cache"
+        # ElastiCache names a replication group's member clusters <group id>-001, -002, ...
+        self.primary_node_id = f"{group_id}-001"
