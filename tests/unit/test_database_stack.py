@@ -50,3 +50,17 @@ def test_access_sql_matches_the_definition():
         'GRANT CONNECT, TEMPORARY ON DATABASE "openwebui" TO "openwebui_app"',
         'GRANT CREATE, USAGE ON SCHEMA "public" TO "openwebui_app"',
     ]
+
+
+def test_database_stack_finds_what_the_application_stack_created(synthesized):
+    """The two stacks keep separate state, so the database stack looks the instance and the app
+    role's secret up by name: each name must be one the application stack actually gives."""
+    for env_name in ("dev", "staging", "prod"):
+        app, database = f"ajuda-{env_name}", f"ajuda-{env_name}-database"
+        (lookup,) = synthesized.stack(database)["data"]["aws_db_instance"].values()
+        created = {i["identifier"] for i in synthesized.resources(app, "aws_db_instance").values()}
+        assert lookup["db_instance_identifier"] in created, env_name
+        read = {e["secret_id"] for e in synthesized.stack(database)["ephemeral"]["aws_secretsmanager_secret_version"].values()
+                if not e["secret_id"].startswith("${")}
+        named = {s["name"] for s in synthesized.resources(app, "aws_secretsmanager_secret").values()}
+        assert len(read) == 1 and read <= named, env_name
