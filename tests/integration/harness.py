@@ -46,7 +46,6 @@ from tests.integration.processes import (
     LOCALHOST,
     EgressSink,
     Replica,
-    free_port,
     make_workdir,
     missing_requirements,
     model_dir,
@@ -64,6 +63,7 @@ from tests.integration.synthesis import (
 from tests.support import postgres
 from tests.support import redis as redis_support
 from tests.support.paths import ROOT
+from tools.localhost import free_port
 
 MIGRATE_SCRIPT = ROOT / "docker" / "ajuda_migrate.py"
 # The local origin users "open": an ALB stand-in address on loopback. Nothing needs to listen

@@ -26,6 +26,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
 
+from tools.localhost import free_port
+
 SUPERUSER = "postgres"
 
 
@@ -44,12 +46,6 @@ def bin_dir() -> Path:
     if not (path / "initdb").exists():  # pragma: no cover
         raise PostgresUnavailable(f"no initdb in {path}")
     return path
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @dataclass
@@ -123,7 +119,7 @@ def start(run_as: str | None = None, timeout: float = 60.0) -> PostgresServer:
         run_as = os.environ.get("AJUDA_TEST_PG_USER", "nobody")
     base = Path(tempfile.mkdtemp(prefix="ajuda-pg-"))
     password = "su-" + secrets.token_urlsafe(16)
-    server = PostgresServer(port=_free_port(), password=password, base_dir=base, run_as=run_as)
+    server = PostgresServer(port=free_port(), password=password, base_dir=base, run_as=run_as)
     try:
         pwfile = base / "pwfile"
         pwfile.write_text(password + "\n")

@@ -5,11 +5,12 @@ from __future__ import annotations
 import shutil
 
 from tests.support import terraform
+from tools.terraform_cli import write_cli_config
 
 
 def test_every_aws_only_stack_validates(synthesized, tmp_path):
     _, mirror = terraform.required_tools()
-    cli = terraform.cli_config(tmp_path / "terraformrc", mirror)
+    cli = write_cli_config(tmp_path / "terraformrc", mirror)
     # One plugin cache shared by all stacks: the AWS provider is unpacked once, not per stack.
     cache = tmp_path / "plugin-cache"
     cache.mkdir()
