@@ -29,9 +29,8 @@ class AppDatabase(Construct):
         extensions = [Extension(self, f"extension-{name}", name=name, database=access.database)
                       for name in access.extensions]
         role = Role(
-            self, "role", name=access.role, login=True,
+            self, "role", name=access.role, **dict(access.role_attributes),
             password_wo=props.password_reference, password_wo_version=props.password_version,
-            superuser=False, create_database=False, create_role=False, inherit=False, replication=False,
             connection_limit=access.connection_limit,
         )
         # Nobody but the app role (and the master) may connect: PostgreSQL grants CONNECT to PUBLIC by default.

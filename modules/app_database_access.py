@@ -1,7 +1,8 @@
 """What the Open WebUI role may do in PostgreSQL: one definition, rendered two ways.
 
 The ``database`` stack turns it into postgresql-provider resources; the integration tests turn it
-into SQL for a local server. Both read this object, so the proof cannot drift from the stack.
+into SQL for a local server. Every value (role attributes included, ``ROLE_ATTRIBUTES``) is written
+once, here, and both renderings read it, so the proof cannot drift from the stack.
 Pure Python: no cdktf import.
 """
 
@@ -18,6 +19,11 @@ def quote_literal(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
+# postgresql_role argument -> the CREATE ROLE keyword it sets (NO<keyword> when false).
+ROLE_ATTRIBUTES = {"login": "LOGIN", "superuser": "SUPERUSER", "create_database": "CREATEDB",
+                   "create_role": "CREATEROLE", "inherit": "INHERIT", "replication": "REPLICATION"}
+
+
 @dataclass(frozen=True)
 class AppDatabaseAccess:
     database: str
@@ -30,13 +36,18 @@ class AppDatabaseAccess:
     database_privileges: tuple[str, ...] = ("CONNECT", "TEMPORARY")
     schema_privileges: tuple[str, ...] = ("CREATE", "USAGE")
     connection_limit: int = -1
+    # A login role with none of the other attributes (keys of ROLE_ATTRIBUTES).
+    role_attributes: tuple[tuple[str, bool], ...] = (
+        ("login", True), ("superuser", False), ("create_database", False), ("create_role", False),
+        ("inherit", False), ("replication", False))
 
     def sql(self, password: str) -> list[str]:
         """The statements a superuser runs, in order (password given at run time, never stored)."""
         role, db, schema = quote_identifier(self.role), quote_identifier(self.database), quote_identifier(self.schema)
+        attributes = " ".join(("" if on else "NO") + ROLE_ATTRIBUTES[name] for name, on in self.role_attributes)
         statements = [f"CREATE EXTENSION IF NOT EXISTS {quote_identifier(ext)}" for ext in self.extensions]
         statements += [
-            f"CREATE ROLE {role} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT NOREPLICATION "
+            f"CREATE ROLE {role} {attributes} "
             f"CONNECTION LIMIT {self.connection_limit} PASSWORD {quote_literal(password)}",
             f"REVOKE ALL ON DATABASE {db} FROM PUBLIC",
             f"GRANT {', '.join(self.database_privileges)} ON DATABASE {db} TO {role}",
