@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Set up and run every test tier (unit, validate, entrypoint, emulator, integration) in one pytest
-# process, then the linters (checkov on every synthesized stack, hadolint, shellcheck, actionlint).
+# process, then the linters (ruff, checkov on every synthesized stack, hadolint, shellcheck, actionlint).
 #
 #   bash scripts/test.sh                    # everything
 #   bash scripts/test.sh tests/unit         # one tier (arguments go to pytest; linters are skipped)
@@ -27,6 +27,13 @@ eval "$integration_exports"
 
 log "running the test tiers"
 python -m pytest -ra --durations=25 tests/unit tests/validate tests/entrypoint tests/emulator tests/integration
+
+# ruff from the project's .venv (pinned in requirements-dev.txt; rules in pyproject.toml).
+run_ruff() {
+  log "ruff check"
+  "$AJUDA_ROOT/.venv/bin/ruff" check "$AJUDA_ROOT"
+}
+run_ruff
 
 log "synthesizing every environment for the linters"
 python main.py

@@ -49,10 +49,9 @@ def run_entrypoint(env: dict[str, str], *args: str, timeout: float = 60) -> subp
     return subprocess.run(
         ["sh", str(ENTRYPOINT), *args],
         env={**base, **env},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
+        capture_output=True,
         text=True,
-        timeout=timeout,
+        timeout=timeout, check=False,
     )
 
 
@@ -202,7 +201,7 @@ def test_migrate_script_fails_without_a_postgres_url():
     result = subprocess.run(
         [sys.executable, str(ROOT / "docker" / "ajuda_migrate.py")],
         env={k: v for k, v in os.environ.items() if k != "DATABASE_URL"},
-        capture_output=True, text=True, timeout=60,
+        capture_output=True, text=True, timeout=60, check=False,
     )
     assert result.returncode == 1
     assert "DATABASE_URL is not a postgresql:// URL" in result.stderr
@@ -224,7 +223,7 @@ def test_migrate_script_redacts_the_password_in_errors(tmp_path):
     result = subprocess.run(
         [sys.executable, str(ROOT / "docker" / "ajuda_migrate.py")],
         env={**os.environ, "DATABASE_URL": url, "AJUDA_BACKEND_DIR": str(stub)},
-        capture_output=True, text=True, timeout=60,
+        capture_output=True, text=True, timeout=60, check=False,
     )
     assert result.returncode == 1
     assert "cannot start with" in result.stderr and "FAILED" in result.stderr

@@ -111,7 +111,8 @@ class PointInTimeRecovery:
         if self.server.run_as:
             entry = pwd.getpwnam(self.server.run_as)
             extra = {"user": entry.pw_uid, "group": entry.pw_gid, "extra_groups": []}
-        self.receiver_log = open(self.base / "pg_receivewal.log", "wb")
+        # Open while pg_receivewal runs; closed when it is stopped.
+        self.receiver_log = open(self.base / "pg_receivewal.log", "wb")  # noqa: SIM115
         # --synchronous: flush and report every record at once, so the caller can wait for a position.
         self.receiver = subprocess.Popen(
             [str(postgres.bin_dir() / "pg_receivewal"), *self._connection(), "-D", str(self.wal), "--no-loop",

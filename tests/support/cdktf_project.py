@@ -41,13 +41,13 @@ class CdktfProject:
 
     def cli(self, *args: str, timeout: int = 900) -> subprocess.CompletedProcess:
         result = subprocess.run([self.cdktf, *args], cwd=self.workdir,
-                                env=self.env, capture_output=True, text=True, timeout=timeout)
+                                env=self.env, capture_output=True, text=True, timeout=timeout, check=False)
         assert result.returncode == 0, f"cdktf {' '.join(args)} failed:\n{result.stdout[-6000:]}\n{result.stderr[-3000:]}"
         return result
 
     def terraform(self, stack: str, *args: str, timeout: int = 600, check: bool = True) -> subprocess.CompletedProcess:
         result = subprocess.run([shutil.which("terraform") or "terraform", *args], cwd=self.stack_dir(stack),
-                                env=self.env, capture_output=True, text=True, timeout=timeout)
+                                env=self.env, capture_output=True, text=True, timeout=timeout, check=False)
         if check:
             assert result.returncode == 0, f"terraform {' '.join(args)} failed:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
         return result

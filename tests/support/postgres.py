@@ -162,12 +162,12 @@ def start(run_as: str | None = None, timeout: float = 60.0) -> PostgresServer:
             cwd=str(base),
         )
         _wait_ready(server, timeout)
-    except BaseException:
+    except BaseException as exc:
         log = base / "server.log"
         details = log.read_text(errors="replace")[-4000:] if log.exists() else ""
         server.stop()
         if details:
-            raise RuntimeError(f"PostgreSQL did not start; server.log tail:\n{details}")
+            raise RuntimeError(f"PostgreSQL did not start; server.log tail:\n{details}") from exc
         raise
     return server
 
@@ -178,7 +178,7 @@ def _wait_ready(server: PostgresServer, timeout: float) -> None:
         try:
             with socket.create_connection((server.host, server.port), timeout=1):
                 return
-        except OSError:
+        except OSError as exc:
             if time.monotonic() > deadline:
-                raise TimeoutError(f"PostgreSQL not accepting TCP connections on {server.host}:{server.port}")
+                raise TimeoutError(f"PostgreSQL not accepting TCP connections on {server.host}:{server.port}") from exc
             time.sleep(0.1)

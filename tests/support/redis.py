@@ -210,9 +210,9 @@ def start(password: str, timeout: float = 20.0, directives: Iterable[str] = ()) 
             if time.monotonic() > deadline:
                 raise TimeoutError(f"redis-server not answering on {server.host}:{server.port}")
             time.sleep(0.05)
-    except BaseException:
+    except BaseException as exc:
         log = server.log_path.read_text(errors="replace")[-3000:] if server.log_path.exists() else ""
         server.stop()
         if log:
-            raise RuntimeError(f"Redis did not start; log tail:\n{log}")
+            raise RuntimeError(f"Redis did not start; log tail:\n{log}") from exc
         raise

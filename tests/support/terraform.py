@@ -24,7 +24,7 @@ def required_tools() -> tuple[str, Path]:
 
 def run(args: list[str], cwd: Path, env: dict[str, str] | None = None, timeout: int = 600) -> subprocess.CompletedProcess:
     full_env = {**os.environ, "CHECKPOINT_DISABLE": "1", "TF_IN_AUTOMATION": "1", "TF_INPUT": "0", **(env or {})}
-    return subprocess.run(["terraform", *args], cwd=cwd, env=full_env, capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(["terraform", *args], cwd=cwd, env=full_env, capture_output=True, text=True, timeout=timeout, check=False)
 
 
 def aws_only(stack_json: dict) -> bool:

@@ -149,7 +149,7 @@ def test_https_listener_with_certificate_and_http_redirect_when_domain_is_set(sy
 
 def test_without_domain_the_alb_serves_http_only(synthesized):
     listeners = [v for k, v in synthesized.resources("ajuda-local", "aws_lb_listener").items() if k.startswith("load-balancer_")]
-    assert [(l["port"], l["default_action"][0]["type"]) for l in listeners] == [(80, "forward")]
+    assert [(li["port"], li["default_action"][0]["type"]) for li in listeners] == [(80, "forward")]
     assert not synthesized.resources("ajuda-local", "aws_acm_certificate")
 
 

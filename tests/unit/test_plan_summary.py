@@ -224,7 +224,7 @@ def test_real_terraform_plan_is_summarized(tmp_path: Path) -> None:
     (workdir / "main.tf").write_text(LOCAL_CONFIG)
 
     def tf(*args: str) -> str:
-        result = subprocess.run([terraform, *args], cwd=workdir, env=env, capture_output=True, text=True, timeout=60)
+        result = subprocess.run([terraform, *args], cwd=workdir, env=env, capture_output=True, text=True, timeout=60, check=False)
         assert result.returncode == 0, result.stderr
         return result.stdout
 

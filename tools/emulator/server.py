@@ -92,7 +92,8 @@ class MotoServer:
         """Start the subprocess; return "" when ready, else an error text."""
         if self.log_path:
             self.log_path.parent.mkdir(parents=True, exist_ok=True)
-            self._log = open(self.log_path, "ab")
+            # Open for the server's lifetime; _cleanup closes it.
+            self._log = open(self.log_path, "ab")  # noqa: SIM115
         out = self._log if self._log else subprocess.DEVNULL
         env = {**os.environ, **DEFAULT_SERVER_ENV, **self.env}
         env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH", "")) if p)
