@@ -48,12 +48,9 @@ class ObservabilityProps:
     db_memory_gib: int
     # None when the environment runs without the cache (emulator only).
     cache_node_id: str | None
-    # Where the 5xx alarms send the reader: each environment names its own log groups.
-    service_log_group: str
     # The model gateway's internal load balancer, and the Bedrock model ids it invokes by name.
     gateway_load_balancer_arn_suffix: str | None = None
     gateway_target_group_arn_suffix: str | None = None
-    gateway_log_group: str | None = None
     bedrock_region: str | None = None
     bedrock_models: tuple[tuple[str, str], ...] = ()  # (alarm key suffix, Bedrock ModelId)
 
@@ -80,7 +77,7 @@ def alarm_specs(p: ObservabilityProps) -> list[AlarmSpec]:
     specs = [
         AlarmSpec("alb-5xx", "The load balancer answered 5xx itself: no healthy target or a target reset",
                   "AWS/ApplicationELB", "HTTPCode_ELB_5XX_Count", alb, 10, statistic="Sum"),
-        AlarmSpec("target-5xx", f"Open WebUI answered 5xx: read the {p.service_log_group} logs",
+        AlarmSpec("target-5xx", "Open WebUI answered 5xx: read /ecs/open-webui logs",
                   "AWS/ApplicationELB", "HTTPCode_Target_5XX_Count", target, 20, statistic="Sum"),
         AlarmSpec("unhealthy-targets", "A task fails /health: check the service events and task logs",
                   "AWS/ApplicationELB", "UnHealthyHostCount", target, 1, statistic="Maximum"),
@@ -115,8 +112,8 @@ def gateway_alarm_specs(p: ObservabilityProps) -> list[AlarmSpec]:
     if not p.gateway_load_balancer_arn_suffix:
         return []
     target = {"LoadBalancer": p.gateway_load_balancer_arn_suffix, "TargetGroup": p.gateway_target_group_arn_suffix or ""}
-    specs = [AlarmSpec("gateway-5xx", f"The model gateway answered 5xx: read the {p.gateway_log_group} logs (Bedrock "
-                       "errors, access denied on a model, timeouts)", "AWS/ApplicationELB", "HTTPCode_Target_5XX_Count", target, 10,
+    specs = [AlarmSpec("gateway-5xx", "The model gateway answered 5xx: read /ecs/model-gateway logs (Bedrock errors, "
+                       "access denied on a model, timeouts)", "AWS/ApplicationELB", "HTTPCode_Target_5XX_Count", target, 10,
                        statistic="Sum")]
     region = p.bedrock_region if p.bedrock_region and p.bedrock_region != p.region else None
     for key, model_id in p.bedrock_models:

@@ -138,7 +138,6 @@ class ApplicationStack(TerraformStack):
             db_allocated_storage_gb=env.database.allocated_storage_gb,
             db_memory_gib=catalog.RDS_INSTANCE_MEMORY_GIB[env.database.instance_class],
             cache_node_id=f"{cache.replication_group_id}-001" if cache else None,
-            service_log_group=env.service.log_group_name, gateway_log_group=env.gateway.log_group_name,
             gateway_load_balancer_arn_suffix=gateway.arn_suffix,
             gateway_target_group_arn_suffix=gateway.target_group_arn_suffix,
             bedrock_region=env.models.bedrock_region,

@@ -229,7 +229,7 @@ def test_bedrock_in_another_region_is_a_dashboard_widget_not_an_alarm():
         name="x", region="us-east-1", kms_key_arn="k", alarm_email=None, load_balancer_arn_suffix="lb",
         target_group_arn_suffix="tg", cluster_name="c", service_name="s", db_instance_identifier="db",
         db_connections_alarm_threshold=80, db_allocated_storage_gb=20, db_memory_gib=4, cache_node_id=None,
-        service_log_group="/ecs/x", gateway_load_balancer_arn_suffix="glb", gateway_target_group_arn_suffix="gtg", bedrock_region="ap-southeast-2",
+        gateway_load_balancer_arn_suffix="glb", gateway_target_group_arn_suffix="gtg", bedrock_region="ap-southeast-2",
         bedrock_models=(("nova-lite", "apac.amazon.nova-lite-v1:0"),))
     specs = {s.key: s for s in alarm_specs(props)}
     assert specs["bedrock-throttles-nova-lite"].region == "ap-southeast-2"
