@@ -28,11 +28,8 @@ eval "$integration_exports"
 log "running the test tiers"
 python -m pytest -ra --durations=25 tests/unit tests/validate tests/entrypoint tests/emulator tests/integration
 
-# ruff from the project's .venv (pinned in requirements-dev.txt; rules in pyproject.toml).
-run_ruff() {
-  log "ruff check"
-  "$AJUDA_ROOT/.venv/bin/ruff" check "$AJUDA_ROOT"
-}
+# ruff over the whole repository, from the project's .venv (rules in pyproject.toml); ~1 s.
+run_ruff() { log "linting Python (ruff)"; "$AJUDA_ROOT/.venv/bin/ruff" check "$AJUDA_ROOT"; }
 run_ruff
 
 log "synthesizing every environment for the linters"
