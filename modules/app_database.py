@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 from cdktf_cdktf_provider_postgresql.extension import Extension
 from cdktf_cdktf_provider_postgresql.grant import Grant
@@ -29,7 +29,7 @@ class AppDatabase(Construct):
         extensions = [Extension(self, f"extension-{name}", name=name, database=access.database)
                       for name in access.extensions]
         role = Role(
-            self, "role", name=access.role, **dict(access.role_attributes),
+            self, "role", name=access.role, **asdict(access.role_attributes),
             password_wo=props.password_reference, password_wo_version=props.password_version,
             connection_limit=access.connection_limit,
         )

@@ -1,14 +1,14 @@
 """What the Open WebUI role may do in PostgreSQL: one definition, rendered two ways.
 
 The ``database`` stack turns it into postgresql-provider resources; the integration tests turn it
-into SQL for a local server. Every value (role attributes included, ``ROLE_ATTRIBUTES``) is written
-once, here, and both renderings read it, so the proof cannot drift from the stack.
+into SQL for a local server. Every value (the role's attributes included: ``RoleAttributes``) is
+written once, here, and both renderings read it, so the proof cannot drift from the stack.
 Pure Python: no cdktf import.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field
 
 
 def quote_identifier(name: str) -> str:
@@ -20,8 +20,24 @@ def quote_literal(value: str) -> str:
 
 
 # postgresql_role argument -> the CREATE ROLE keyword it sets (NO<keyword> when false).
-ROLE_ATTRIBUTES = {"login": "LOGIN", "superuser": "SUPERUSER", "create_database": "CREATEDB",
-                   "create_role": "CREATEROLE", "inherit": "INHERIT", "replication": "REPLICATION"}
+ROLE_KEYWORDS = {"login": "LOGIN", "superuser": "SUPERUSER", "create_database": "CREATEDB",
+                 "create_role": "CREATEROLE", "inherit": "INHERIT", "replication": "REPLICATION"}
+
+
+@dataclass(frozen=True)
+class RoleAttributes:
+    """postgresql_role's attribute arguments (field names are the provider's); ``sql()`` is the same
+    values as CREATE ROLE keywords. The default: a login role with none of the other attributes."""
+
+    login: bool = True
+    superuser: bool = False
+    create_database: bool = False
+    create_role: bool = False
+    inherit: bool = False
+    replication: bool = False
+
+    def sql(self) -> str:
+        return " ".join(("" if value else "NO") + ROLE_KEYWORDS[name] for name, value in asdict(self).items())
 
 
 @dataclass(frozen=True)
@@ -36,18 +52,14 @@ class AppDatabaseAccess:
     database_privileges: tuple[str, ...] = ("CONNECT", "TEMPORARY")
     schema_privileges: tuple[str, ...] = ("CREATE", "USAGE")
     connection_limit: int = -1
-    # A login role with none of the other attributes (keys of ROLE_ATTRIBUTES).
-    role_attributes: tuple[tuple[str, bool], ...] = (
-        ("login", True), ("superuser", False), ("create_database", False), ("create_role", False),
-        ("inherit", False), ("replication", False))
+    role_attributes: RoleAttributes = field(default_factory=RoleAttributes)
 
     def sql(self, password: str) -> list[str]:
         """The statements a superuser runs, in order (password given at run time, never stored)."""
         role, db, schema = quote_identifier(self.role), quote_identifier(self.database), quote_identifier(self.schema)
-        attributes = " ".join(("" if on else "NO") + ROLE_ATTRIBUTES[name] for name, on in self.role_attributes)
         statements = [f"CREATE EXTENSION IF NOT EXISTS {quote_identifier(ext)}" for ext in self.extensions]
         statements += [
-            f"CREATE ROLE {role} {attributes} "
+            f"CREATE ROLE {role} {self.role_attributes.sql()} "
             f"CONNECTION LIMIT {self.connection_limit} PASSWORD {quote_literal(password)}",
             f"REVOKE ALL ON DATABASE {db} FROM PUBLIC",
             f"GRANT {', '.join(self.database_privileges)} ON DATABASE {db} TO {role}",

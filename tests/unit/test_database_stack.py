@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import config
-from modules.app_database_access import ROLE_ATTRIBUTES, AppDatabaseAccess
+from modules.app_database_access import ROLE_KEYWORDS, AppDatabaseAccess
 from stacks.database import app_database_access
 
 STACK = "ajuda-prod-database"
@@ -41,8 +41,8 @@ def test_the_sql_grants_the_role_exactly_the_attributes_the_stack_sets(synthesiz
     role = synthesized.one(STACK, "postgresql_role")
     (prod,) = [e for e in config.load(overrides_file="") if e.stack_name == "ajuda-prod"]
     create_role = app_database_access(prod).sql("pw")[1].split()
-    assert set(ROLE_ATTRIBUTES) <= set(role), "a role attribute the SQL sets is left to the provider's default"
-    for name, keyword in ROLE_ATTRIBUTES.items():
+    assert set(ROLE_KEYWORDS) <= set(role), "a role attribute the SQL sets is left to the provider's default"
+    for name, keyword in ROLE_KEYWORDS.items():
         assert (keyword if role[name] else "NO" + keyword) in create_role, name
 
 
