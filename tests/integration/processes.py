@@ -18,10 +18,10 @@ from pathlib import Path
 from tests.support import postgres
 from tests.support import redis as redis_support
 from tests.support.paths import ROOT
-from tools.localhost import kill_group
+from tools.localhost import LOOPBACK, kill_group
 
 ENTRYPOINT = ROOT / "docker" / "ajuda-entrypoint.sh"
-LOCALHOST = "127.0.0.1"
+LOCALHOST = LOOPBACK
 OWUI_VENV = ROOT / ".venv-openwebui"
 
 
