@@ -36,6 +36,7 @@ os.environ.setdefault("CHECKPOINT_DISABLE", "1")
 
 from tests.integration import chat, harness, load, processes  # noqa: E402
 from tests.support.bedrock_standin import answer_chunks  # noqa: E402
+from tools.localhost import free_port  # noqa: E402
 
 MAX_CHATS = 200
 MAX_CONCURRENCY = 16
@@ -143,7 +144,7 @@ def replica_footprint(cluster, name: str, overrides: dict[str, str]) -> tuple[fl
     """(seconds until /ready, RSS MB after ready) of one extra replica with ``overrides``."""
     env = cluster.compose_environment(name)
     env.update(overrides)
-    port = processes.free_port()
+    port = free_port()
     replica = processes.Replica(name=name, port=port, env=env, workdir=cluster.workdir / name, stop_timeout=30,
                               command=["open-webui", "serve", "--host", processes.LOCALHOST, "--port", str(port)])
     replica.start()

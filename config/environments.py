@@ -1,6 +1,8 @@
 """The environments, as data. Everything that differs between dev, staging and prod is here.
 
-``prod`` reproduces the reference deployment (../shared/reference/aws-production-deployment.md);
+``prod`` reproduces the production deployment this project was built from (us-east-1; ALB in front of
+two 1 vCPU / 2 GB Fargate tasks on port 8080; RDS PostgreSQL 16 with pgvector; S3; Google sign-in:
+README "What it builds" lists every piece);
 ``dev`` and ``staging`` are the same shape, smaller. ``local`` is ``prod`` pointed at the local AWS
 emulator; the few resources the emulator cannot create are switched off in ``EmulatorConfig``.
 Values marked OPERATOR are account-specific: set them before the first real deployment.

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 from cdktf_cdktf_provider_postgresql.extension import Extension
 from cdktf_cdktf_provider_postgresql.grant import Grant
@@ -29,9 +29,8 @@ class AppDatabase(Construct):
         extensions = [Extension(self, f"extension-{name}", name=name, database=access.database)
                       for name in access.extensions]
         role = Role(
-            self, "role", name=access.role, login=True,
+            self, "role", name=access.role, **asdict(access.role_attributes),
             password_wo=props.password_reference, password_wo_version=props.password_version,
-            superuser=False, create_database=False, create_role=False, inherit=False, replication=False,
             connection_limit=access.connection_limit,
         )
         # Nobody but the app role (and the master) may connect: PostgreSQL grants CONNECT to PUBLIC by default.

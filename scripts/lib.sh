@@ -36,38 +36,40 @@ ensure_cdktf_cli() {
 }
 
 # AJUDA_PROVIDER_MIRROR: the root of a Terraform filesystem mirror holding hashicorp/aws.
-# Taken from the environment when set; otherwise looked for once on this machine.
+# Taken from the environment when set. Otherwise searched for with `find /` once per machine: the
+# result is remembered in .local/provider-mirror (AJUDA_PROVIDER_MIRROR_CACHE) and reused while it still holds the provider, so
+# later runs (and the scripts this one starts, through the export) do not search again.
+PROVIDER_MIRROR_CACHE="${AJUDA_PROVIDER_MIRROR_CACHE:-$AJUDA_ROOT/.local/provider-mirror}"
+_holds_aws_provider() { [ -n "$1" ] && [ -d "$1/registry.terraform.io/hashicorp/aws" ]; }
 discover_provider_mirror() {
   if [ -n "${AJUDA_PROVIDER_MIRROR:-}" ]; then
-    [ -d "$AJUDA_PROVIDER_MIRROR/registry.terraform.io/hashicorp/aws" ] \
+    _holds_aws_provider "$AJUDA_PROVIDER_MIRROR" \
       || die "AJUDA_PROVIDER_MIRROR=$AJUDA_PROVIDER_MIRROR holds no registry.terraform.io/hashicorp/aws"
     return 0
   fi
-  local binary
+  local cached binary found
+  cached="$(cat "$PROVIDER_MIRROR_CACHE" 2>/dev/null || true)"
+  if _holds_aws_provider "$cached"; then
+    export AJUDA_PROVIDER_MIRROR="$cached"
+    return 0
+  fi
   binary="$(find / -path /proc -prune -o -name 'terraform-provider-aws_*' -type f -print 2>/dev/null | head -n 1)"
-  if [ -n "$binary" ]; then
-    # <root>/registry.terraform.io/hashicorp/aws/<version>/<os_arch>/terraform-provider-aws_...
-    AJUDA_PROVIDER_MIRROR="$(dirname "$(dirname "$(dirname "$(dirname "$(dirname "$(dirname "$binary")")")")")")"
-    export AJUDA_PROVIDER_MIRROR
-    log "provider mirror: $AJUDA_PROVIDER_MIRROR"
+  # <root>/registry.terraform.io/hashicorp/aws/<version>/<os_arch>/terraform-provider-aws_...
+  found="$(dirname "$(dirname "$(dirname "$(dirname "$(dirname "$(dirname "${binary:-/}")")")")")")"
+  if [ -n "$binary" ] && _holds_aws_provider "$found"; then
+    export AJUDA_PROVIDER_MIRROR="$found"
+    mkdir -p "$(dirname "$PROVIDER_MIRROR_CACHE")"
+    printf '%s\n' "$AJUDA_PROVIDER_MIRROR" > "$PROVIDER_MIRROR_CACHE"
+    log "provider mirror: $AJUDA_PROVIDER_MIRROR (remembered in $PROVIDER_MIRROR_CACHE)"
   fi
 }
 
-# A Terraform CLI configuration that installs providers from the mirror only (offline).
+# A Terraform CLI configuration that installs providers from the mirror only (offline). The text
+# has one copy, in tools/terraform_cli.py, which the tests use too.
 write_terraform_cli_config() {
   local path="$1"
   [ -n "${AJUDA_PROVIDER_MIRROR:-}" ] || die "no Terraform provider mirror found; set AJUDA_PROVIDER_MIRROR"
-  mkdir -p "$(dirname "$path")"
-  cat > "$path" <<HCL
-provider_installation {
-  filesystem_mirror {
-    path    = "$AJUDA_PROVIDER_MIRROR"
-    include = ["registry.terraform.io/*/*"]
-  }
-  direct {
-    exclude = ["registry.terraform.io/*/*"]
-  }
-}
-HCL
+  (cd "$AJUDA_ROOT" && python3 -m tools.terraform_cli "$path" "$AJUDA_PROVIDER_MIRROR") \
+    || die "could not write the Terraform CLI configuration $path"
   export TF_CLI_CONFIG_FILE="$path"
 }

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Set up and run every test tier (unit, validate, entrypoint, emulator, integration) in one pytest
-# process, then the linters (mypy, checkov on every synthesized stack, hadolint, shellcheck, actionlint).
+# process, then the linters (ruff, mypy, checkov on every synthesized stack, hadolint, shellcheck, actionlint).
 #
 #   bash scripts/test.sh                    # everything
 #   bash scripts/test.sh tests/unit         # one tier (arguments go to pytest; linters are skipped)
@@ -28,6 +28,9 @@ eval "$integration_exports"
 log "running the test tiers"
 python -m pytest -ra --durations=25 tests/unit tests/validate tests/entrypoint tests/emulator tests/integration
 
+# ruff over the whole repository, from the project's .venv (rules in pyproject.toml); ~1 s.
+run_ruff() { log "linting Python (ruff)"; "$AJUDA_ROOT/.venv/bin/ruff" check "$AJUDA_ROOT"; }
+run_ruff
 # Strict typing on config/ and modules/ (settings in pyproject.toml); ~15 s cold.
 run_mypy() { log "type-checking config/ and modules/ (mypy)"; python -m mypy; }
 run_mypy

@@ -45,7 +45,7 @@ META_ARGUMENTS = {"//", "depends_on", "lifecycle", "provider", "count", "for_eac
 
 
 def run(command: list[str], cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run(command, cwd=cwd, env={**os.environ, **(env or {})}, text=True, capture_output=True)
+    return subprocess.run(command, cwd=cwd, env={**os.environ, **(env or {})}, text=True, capture_output=True, check=False)
 
 
 def rename_imports(tree: Path) -> tuple[int, int]:
@@ -58,7 +58,7 @@ def rename_imports(tree: Path) -> tuple[int, int]:
             new = pattern.sub(replacement, new)
         if new != text:
             files += 1
-            lines += sum(a != b for a, b in zip(text.splitlines(), new.splitlines()))
+            lines += sum(a != b for a, b in zip(text.splitlines(), new.splitlines(), strict=False))
             path.write_text(new)
     return files, lines
 

@@ -23,6 +23,7 @@ import pytest
 
 from tests.support import terraform
 from tools.emulator.server import MotoServer
+from tools.terraform_cli import write_cli_config
 
 REGION = "us-east-1"
 GUARD_ON = {"operations": {"prevent_destroy": True}, "state": {"prevent_destroy": True}}
@@ -85,7 +86,7 @@ def guarded(tmp_path_factory):
     root = tmp_path_factory.mktemp("data-loss-guard")
     cache = root / "plugin-cache"
     cache.mkdir()
-    tf_env = {**CREDENTIALS, "TF_CLI_CONFIG_FILE": str(terraform.cli_config(root / "terraformrc", mirror)),
+    tf_env = {**CREDENTIALS, "TF_CLI_CONFIG_FILE": str(write_cli_config(root / "terraformrc", mirror)),
               "TF_PLUGIN_CACHE_DIR": str(cache)}
     with MotoServer(log_path=root / "moto.log") as server:
         original = synthesize(root, "guarded", server.endpoint, GUARD_ON)

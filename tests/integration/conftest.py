@@ -10,7 +10,6 @@ where they fail it.
 
 from __future__ import annotations
 
-import os
 import signal
 import time
 import uuid
@@ -20,6 +19,7 @@ import pytest
 
 from config.environments import PROD
 from tests.integration import accounts, env_contract, harness, processes
+from tests.support import missing
 
 # The operator's account (auth.admin_email), which Open WebUI creates at start-up with the password
 # the harness stores in Secrets Manager's place.
@@ -32,12 +32,9 @@ UPLOAD_BYTES = ("Ajuda Digital integration upload " + uuid.uuid4().hex + "\n"
 
 @pytest.fixture(scope="session")
 def integration_requirements() -> None:
-    missing = processes.missing_requirements()
-    if missing:
-        message = "integration tier requirements missing:\n  " + "\n  ".join(missing)
-        if os.environ.get("CI") == "true":
-            pytest.fail("CI=true and " + message)
-        pytest.skip(message)
+    absent = processes.missing_requirements()
+    if absent:
+        missing("integration tier requirements missing:\n  " + "\n  ".join(absent))
 
 
 def _terminate_as_interrupt(signum, frame):

@@ -23,6 +23,7 @@ from pathlib import Path
 from tests.integration import env_contract, harness, processes, synthesis
 from tests.support.bedrock_standin import BedrockStandIn
 from tests.support.paths import ROOT
+from tools.localhost import free_port, kill_group
 
 GATEWAY_DOCKERFILE = ROOT / "docker" / "gateway" / "Dockerfile"
 GATEWAY_ENTRYPOINT = ROOT / "docker" / "gateway" / "entrypoint.sh"
@@ -153,7 +154,7 @@ class GatewayProcess:
     def stop(self) -> int | None:
         if self.process is None:
             return None
-        return processes.kill_group(self.process, self.stop_timeout)
+        return kill_group(self.process.pid, self.stop_timeout, self.process)
 
     def log_text(self) -> str:
         return self.log_paths[-1].read_text(errors="replace") if self.log_paths else ""
@@ -209,7 +210,7 @@ class ModelGateway:
 
     def start(self) -> ModelGateway:
         self.bedrock.start()
-        port = processes.free_port()
+        port = free_port()
         health = self.container.get("healthCheck", {})
         self.process = GatewayProcess(env=self.compose_environment(port), port=port, workdir=self.workdir,
                                       stop_timeout=float(self.container.get("stopTimeout", 30)))

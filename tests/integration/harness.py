@@ -46,7 +46,6 @@ from tests.integration.processes import (
     LOCALHOST,
     EgressSink,
     Replica,
-    free_port,
     make_workdir,
     missing_requirements,
     model_dir,
@@ -64,6 +63,7 @@ from tests.integration.synthesis import (
 from tests.support import postgres
 from tests.support import redis as redis_support
 from tests.support.paths import ROOT
+from tools.localhost import free_port
 
 MIGRATE_SCRIPT = ROOT / "docker" / "ajuda_migrate.py"
 # The local origin users "open": an ALB stand-in address on loopback. Nothing needs to listen
@@ -278,7 +278,7 @@ class Cluster:
         for name, value_from in (self.synthesized_secrets if secrets is None else secrets).items():
             secret_name = secret_name_of_reference(value_from, self.stack_json)
             arn = self.secret_arns[secret_name]
-            concrete = _SECRET_REFERENCE.sub(lambda _: arn, value_from, count=1)
+            concrete = _SECRET_REFERENCE.sub(lambda _, arn=arn: arn, value_from, count=1)
             resolved[name] = resolve_value_from(concrete, self.get_secret_string)
         return resolved
 
@@ -340,7 +340,7 @@ class Cluster:
             result = subprocess.run(
                 ["sh", str(ENTRYPOINT), *command], env=env, cwd=str(self.workdir / "migration"),
                 stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, timeout=timeout,
-                start_new_session=True,
+                start_new_session=True, check=False,
             )
         if result.returncode != 0:
             raise RuntimeError(f"migration task failed ({result.returncode}):\n"

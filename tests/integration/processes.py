@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -19,9 +18,10 @@ from pathlib import Path
 from tests.support import postgres
 from tests.support import redis as redis_support
 from tests.support.paths import ROOT
+from tools.localhost import LOOPBACK, kill_group
 
 ENTRYPOINT = ROOT / "docker" / "ajuda-entrypoint.sh"
-LOCALHOST = "127.0.0.1"
+LOCALHOST = LOOPBACK
 OWUI_VENV = ROOT / ".venv-openwebui"
 
 
@@ -66,33 +66,6 @@ def model_dir() -> Path | None:
         if (candidate / "model.safetensors").exists():
             return candidate
     return None
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((LOCALHOST, 0))
-        return s.getsockname()[1]
-
-
-
-def kill_group(process: subprocess.Popen, timeout: float) -> int | None:
-    """SIGTERM the process group (ECS's stop), SIGKILL after ``timeout`` (stopTimeout)."""
-    for sig, wait in ((signal.SIGTERM, timeout), (signal.SIGKILL, 10.0)):
-        try:
-            os.killpg(process.pid, sig)
-        except ProcessLookupError:
-            break
-        try:
-            process.wait(timeout=wait)
-            break
-        except subprocess.TimeoutExpired:
-            continue
-    # Anything left in the group (a forked helper) goes too.
-    try:
-        os.killpg(process.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-    return process.poll()
 
 
 class EgressSink:
@@ -214,7 +187,7 @@ class Replica:
     def stop(self) -> int | None:
         if self.process is None:
             return None
-        return kill_group(self.process, self.stop_timeout)
+        return kill_group(self.process.pid, self.stop_timeout, self.process)
 
     @property
     def running(self) -> bool:

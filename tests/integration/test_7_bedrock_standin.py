@@ -107,7 +107,7 @@ def test_titan_v2_embeddings_through_invoke_model(standin):
     assert len(small["embedding"]) == 256 and small["embeddingsByType"]["float"] == small["embedding"]
 
     def cosine(a, b):
-        return sum(x * y for x, y in zip(a, b))
+        return sum(x * y for x, y in zip(a, b, strict=True))
 
     near = embedding("citizens of Timor-Leste")["embedding"]
     far = embedding("quantum chromodynamics lattice")["embedding"]

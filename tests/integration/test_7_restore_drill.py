@@ -32,6 +32,7 @@ import requests
 from tests.integration import processes
 from tests.support import postgres
 from tools import restore_drill
+from tools.localhost import free_port
 
 PASSWORD = "Dr1ll(pass)$+@:/%#."
 
@@ -110,7 +111,8 @@ class PointInTimeRecovery:
         if self.server.run_as:
             entry = pwd.getpwnam(self.server.run_as)
             extra = {"user": entry.pw_uid, "group": entry.pw_gid, "extra_groups": []}
-        self.receiver_log = open(self.base / "pg_receivewal.log", "wb")
+        # Open while pg_receivewal runs; closed when it is stopped.
+        self.receiver_log = open(self.base / "pg_receivewal.log", "wb")  # noqa: SIM115
         # --synchronous: flush and report every record at once, so the caller can wait for a position.
         self.receiver = subprocess.Popen(
             [str(postgres.bin_dir() / "pg_receivewal"), *self._connection(), "-D", str(self.wal), "--no-loop",
@@ -142,7 +144,7 @@ class PointInTimeRecovery:
         return path.read_text(errors="replace")[-2000:] if path.exists() else ""
 
     def restore_to(self, instant: datetime) -> postgres.PostgresServer:
-        port = postgres._free_port()
+        port = free_port()
         data = self.backup
         target = instant.strftime("%Y-%m-%d %H:%M:%S.%f+00")
         with open(data / "postgresql.auto.conf", "a") as conf:  # read last: these settings win
@@ -249,7 +251,7 @@ def drill(cluster, admin, uploaded_file):
         env = cluster.compose_environment("restored")
         overrides = restore_drill.drill_task_environment(restored_db.host, str(restored_db.port), restored_bucket)
         env.update({entry["name"]: entry["value"] for entry in overrides})
-        port = processes.free_port()
+        port = free_port()
         restored_replica = processes.Replica(
             name="restored", port=port, env=env, workdir=cluster.workdir / "restored",
             stop_timeout=float(cluster.container.get("stopTimeout", 30)),

@@ -14,6 +14,7 @@ import pytest
 from tests.integration import browser
 from tests.integration.conftest import ADMIN_EMAIL, ADMIN_PASSWORD
 from tests.support import bedrock_standin as bs
+from tests.support import missing
 from tests.support.tcp_balancer import TcpBalancer
 
 QUESTION = "Onde posso tratar do passaporte em Díli?"
@@ -32,9 +33,9 @@ def site(cluster):
 
 @pytest.fixture(scope="module")
 def driver(integration_requirements):
-    missing = browser.missing_requirements()
-    if missing:
-        pytest.skip("browser requirements missing: " + "; ".join(missing))
+    absent = browser.missing_requirements()
+    if absent:
+        missing("browser requirements missing: " + "; ".join(absent))
     with browser.Browser() as web:
         yield web
 

@@ -582,7 +582,7 @@ class BedrockStandIn:
                     raise BedrockError("ValidationException", "A conversation must start with a user message. Try again with a conversation that starts with a user message.")
                 if messages[0].get("role") != "user":
                     raise BedrockError("ValidationException", "A conversation must start with a user message. Try again with a conversation that starts with a user message.")
-                for before, after in zip(messages, messages[1:]):
+                for before, after in zip(messages, messages[1:], strict=False):
                     if before.get("role") == after.get("role"):
                         raise BedrockError("ValidationException", "A conversation must alternate between user and assistant roles. Make sure the conversation alternates between user and assistant roles and try again.")
 

@@ -26,6 +26,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
 
+from tools.localhost import free_port
+
 SUPERUSER = "postgres"
 
 
@@ -44,12 +46,6 @@ def bin_dir() -> Path:
     if not (path / "initdb").exists():  # pragma: no cover
         raise PostgresUnavailable(f"no initdb in {path}")
     return path
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @dataclass
@@ -123,7 +119,7 @@ def start(run_as: str | None = None, timeout: float = 60.0) -> PostgresServer:
         run_as = os.environ.get("AJUDA_TEST_PG_USER", "nobody")
     base = Path(tempfile.mkdtemp(prefix="ajuda-pg-"))
     password = "su-" + secrets.token_urlsafe(16)
-    server = PostgresServer(port=_free_port(), password=password, base_dir=base, run_as=run_as)
+    server = PostgresServer(port=free_port(), password=password, base_dir=base, run_as=run_as)
     try:
         pwfile = base / "pwfile"
         pwfile.write_text(password + "\n")
@@ -166,12 +162,12 @@ def start(run_as: str | None = None, timeout: float = 60.0) -> PostgresServer:
             cwd=str(base),
         )
         _wait_ready(server, timeout)
-    except BaseException:
+    except BaseException as exc:
         log = base / "server.log"
         details = log.read_text(errors="replace")[-4000:] if log.exists() else ""
         server.stop()
         if details:
-            raise RuntimeError(f"PostgreSQL did not start; server.log tail:\n{details}")
+            raise RuntimeError(f"PostgreSQL did not start; server.log tail:\n{details}") from exc
         raise
     return server
 
@@ -182,7 +178,7 @@ def _wait_ready(server: PostgresServer, timeout: float) -> None:
         try:
             with socket.create_connection((server.host, server.port), timeout=1):
                 return
-        except OSError:
+        except OSError as exc:
             if time.monotonic() > deadline:
-                raise TimeoutError(f"PostgreSQL not accepting TCP connections on {server.host}:{server.port}")
+                raise TimeoutError(f"PostgreSQL not accepting TCP connections on {server.host}:{server.port}") from exc
             time.sleep(0.1)

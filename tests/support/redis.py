@@ -16,7 +16,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import signal
 import socket
 import subprocess
 import tempfile
@@ -25,6 +24,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
+
+from tools.localhost import free_port, kill_group
 
 
 class RedisUnavailable(RuntimeError):
@@ -36,12 +37,6 @@ def server_binary() -> str:
     if not path:
         raise RedisUnavailable("redis-server not found on PATH (apt-get install redis-server)")
     return path
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _config_quote(value: str) -> str:
@@ -129,16 +124,7 @@ class RedisServer:
         self._stopped = True
         try:
             if self.process is not None and self.process.poll() is None:
-                for sig in (signal.SIGTERM, signal.SIGKILL):
-                    try:
-                        os.killpg(self.process.pid, sig)
-                    except ProcessLookupError:
-                        break
-                    try:
-                        self.process.wait(timeout=10)
-                        break
-                    except subprocess.TimeoutExpired:
-                        continue
+                kill_group(self.process.pid, 10, self.process)
         finally:
             shutil.rmtree(self.base_dir, ignore_errors=True)
 
@@ -185,7 +171,7 @@ def start(password: str, timeout: float = 20.0, directives: Iterable[str] = ()) 
         raise ValueError("a password is required: the tier mirrors ElastiCache AUTH")
     base = Path(tempfile.mkdtemp(prefix="ajuda-redis-"))
     os.chmod(base, 0o700)
-    server = RedisServer(port=_free_port(), password=password, base_dir=base)
+    server = RedisServer(port=free_port(), password=password, base_dir=base)
     config = "\n".join([
         f"port {server.port}",
         "bind 127.0.0.1",
@@ -224,9 +210,9 @@ def start(password: str, timeout: float = 20.0, directives: Iterable[str] = ()) 
             if time.monotonic() > deadline:
                 raise TimeoutError(f"redis-server not answering on {server.host}:{server.port}")
             time.sleep(0.05)
-    except BaseException:
+    except BaseException as exc:
         log = server.log_path.read_text(errors="replace")[-3000:] if server.log_path.exists() else ""
         server.stop()
         if log:
-            raise RuntimeError(f"Redis did not start; log tail:\n{log}")
+            raise RuntimeError(f"Redis did not start; log tail:\n{log}") from exc
         raise

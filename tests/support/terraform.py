@@ -7,41 +7,24 @@ import shutil
 import subprocess
 from pathlib import Path
 
-import pytest
-
-MIRROR_VARIABLE = "AJUDA_PROVIDER_MIRROR"
+from tests.support import missing
+from tools.terraform_cli import MIRROR_VARIABLE, mirror_problem
 
 
 def required_tools() -> tuple[str, Path]:
     """The terraform binary and the mirror root; fail in CI, skip elsewhere, when either is missing."""
     terraform = shutil.which("terraform")
     mirror = os.environ.get(MIRROR_VARIABLE, "")
-    problem = None
-    if terraform is None:
-        problem = "terraform is not on PATH"
-    elif not mirror or not (Path(mirror) / "registry.terraform.io" / "hashicorp" / "aws").is_dir():
-        problem = f"{MIRROR_VARIABLE}={mirror!r} does not hold registry.terraform.io/hashicorp/aws"
+    problem = "terraform is not on PATH" if terraform is None else mirror_problem(mirror)
     if problem:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"required tool missing in CI: {problem}")
-        pytest.skip(problem)
+        missing(f"a required tool is missing: {problem}")
+    assert terraform is not None
     return terraform, Path(mirror)
-
-
-def cli_config(path: Path, mirror: Path) -> Path:
-    """A Terraform CLI configuration that installs providers only from the local mirror."""
-    path.write_text(
-        "provider_installation {\n"
-        f'  filesystem_mirror {{\n    path    = "{mirror}"\n    include = ["registry.terraform.io/*/*"]\n  }}\n'
-        '  direct {\n    exclude = ["registry.terraform.io/*/*"]\n  }\n'
-        "}\n"
-    )
-    return path
 
 
 def run(args: list[str], cwd: Path, env: dict[str, str] | None = None, timeout: int = 600) -> subprocess.CompletedProcess:
     full_env = {**os.environ, "CHECKPOINT_DISABLE": "1", "TF_IN_AUTOMATION": "1", "TF_INPUT": "0", **(env or {})}
-    return subprocess.run(["terraform", *args], cwd=cwd, env=full_env, capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(["terraform", *args], cwd=cwd, env=full_env, capture_output=True, text=True, timeout=timeout, check=False)
 
 
 def aws_only(stack_json: dict) -> bool:

@@ -149,7 +149,7 @@ def test_https_listener_with_certificate_and_http_redirect_when_domain_is_set(sy
 
 def test_without_domain_the_alb_serves_http_only(synthesized):
     listeners = [v for k, v in synthesized.resources("ajuda-local", "aws_lb_listener").items() if k.startswith("load-balancer_")]
-    assert [(l["port"], l["default_action"][0]["type"]) for l in listeners] == [(80, "forward")]
+    assert [(li["port"], li["default_action"][0]["type"]) for li in listeners] == [(80, "forward")]
     assert not synthesized.resources("ajuda-local", "aws_acm_certificate")
 
 
@@ -312,12 +312,33 @@ def test_outputs_for_operators(synthesized, stack):
     assert outputs["url"]["value"] == ("https://chat.ajudadigital.tl" if stack == PROD else "https://dev.chat.ajudadigital.tl")
 
 
-@pytest.mark.parametrize("stack", [PROD, DEV, "bootstrap", "ajuda-prod-database"])
-def test_default_tags_on_every_resource(synthesized, stack):
-    provider = synthesized.stack(stack)["provider"]["aws"][0]
-    tags = provider["default_tags"][0]["tags"]
-    assert tags["project"] == "ajuda-digital" and tags["managed-by"] == "cdktf"
-    assert tags["environment"] in stack or stack == "bootstrap"
+def test_default_tags_reach_every_aws_resource(synthesized):
+    """Every aws_* resource of every stack is managed by an AWS provider block that carries the default
+    tags, and none overrides them with a resource-level tag of the same key."""
+    failures, resources = [], 0
+    for name, stack in synthesized.stacks.items():
+        tagged = {}
+        for provider in stack["provider"]["aws"]:
+            tags = provider["default_tags"][0]["tags"]
+            tagged[f"aws.{provider['alias']}" if "alias" in provider else "aws"] = tags
+            if tags["project"] != "ajuda-digital" or tags["managed-by"] != "cdktf" or \
+                    not (tags["environment"] in name or name.endswith("bootstrap") or name == "ci-access"):
+                failures.append(f"{name}: provider {provider.get('alias', 'default')} tags {tags}")
+        for resource_type, items in stack.get("resource", {}).items():
+            if not resource_type.startswith("aws_"):
+                continue
+            for logical_id, body in items.items():
+                resources += 1
+                provider_tags = tagged.get(body.get("provider", "aws"))
+                if provider_tags is None:
+                    failures.append(f"{name} {resource_type}.{logical_id}: provider {body.get('provider')} has no default tags")
+                    continue
+                own = body.get("tags") if isinstance(body.get("tags"), dict) else {}
+                overridden = {k: v for k, v in own.items() if k in provider_tags and v != provider_tags[k]}
+                if overridden:
+                    failures.append(f"{name} {resource_type}.{logical_id}: overrides default tags {overridden}")
+    assert resources > 100, f"only {resources} aws resources seen: the scan proves nothing"
+    assert not failures, "\n".join(failures)
 
 
 def test_every_environment_synthesizes_its_stacks(synthesized):

@@ -252,7 +252,7 @@ def test_rds_log_exports_go_to_log_groups_we_own(synthesized, stack):
     itself (no retention, no KMS key) unless it exists. Each one is created here first, encrypted,
     with a retention, and before the instance.
     """
-    for instance_id, instance in synthesized.resources(stack, "aws_db_instance").items():
+    for instance in synthesized.resources(stack, "aws_db_instance").values():
         groups = {g["name"]: g for g in synthesized.resources(stack, "aws_cloudwatch_log_group").values()}
         for log_type in instance.get("enabled_cloudwatch_logs_exports", []):
             name = f"/aws/rds/instance/{instance['identifier']}/{log_type}"

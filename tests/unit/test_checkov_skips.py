@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import re
 
+from modules.service import CONTAINER_NAME
 from tools import checkov_gate
 
 
@@ -39,21 +41,55 @@ def test_the_gate_reads_every_recorded_skip(synthesized):
         assert read == entries, name
 
 
-def test_conditional_skips_follow_configuration(synthesized):
-    """Skips that depend on a configuration value appear only where that value calls for them."""
-    prod = checkov_gate.inline_skips(synthesized.stack("ajuda-prod"))
-    staging = checkov_gate.inline_skips(synthesized.stack("ajuda-staging"))
+def _open_webui(stack: dict) -> tuple[dict, str]:
+    """Open WebUI's ECS service (the one whose load balancer entry names its container) and its container's log group."""
+    (service,) = [s for s in stack["resource"]["aws_ecs_service"].values()
+                  if any(lb["container_name"] == CONTAINER_NAME for lb in s.get("load_balancer", []))]
+    task_id = _referenced_id(service["task_definition"], "aws_ecs_task_definition")
+    containers = json.loads(stack["resource"]["aws_ecs_task_definition"][task_id]["container_definitions"])
+    (container,) = [c for c in containers if c["name"] == CONTAINER_NAME]
+    return service, container["logConfiguration"]["options"]["awslogs-group"]
 
-    def checks(skips: dict, id_part: str) -> set[str]:
-        return {check for logical_id, found in skips.items() if id_part in logical_id for check in found}
+
+def _referenced_id(reference: str, resource_type: str) -> str:
+    match = re.fullmatch(rf"\$\{{{resource_type}\.([^.}}]+)\.[a-z_]+\}}", reference)
+    assert match, f"{reference!r} is not a reference to a {resource_type}"
+    return match.group(1)
+
+
+def _one_id(stack: dict, resource_type: str, where=lambda body: True) -> str:
+    """The logical id of the one resource of that type that ``where`` accepts (fails on none or several:
+    a renamed or removed resource cannot make an absence assertion pass)."""
+    found = [i for i, body in stack["resource"].get(resource_type, {}).items() if where(body)]
+    assert len(found) == 1, f"expected one {resource_type}, found {found}"
+    return found[0]
+
+
+def test_conditional_skips_follow_configuration(synthesized):
+    """Skips that depend on a configuration value appear only where that value calls for them.
+
+    Each resource is found by what it is (the log group Open WebUI's container writes to, the
+    stack's one replication group, the target group Open WebUI's service registers in), never by a
+    piece of its logical id: an absence must be the absence of a skip, not of the resource."""
+    checks = {}
+    for env in ("prod", "staging"):
+        stack = synthesized.stack(f"ajuda-{env}")
+        skips = checkov_gate.inline_skips(stack)
+        service, log_group = _open_webui(stack)
+        found = {
+            "service logs": _one_id(stack, "aws_cloudwatch_log_group", lambda body, name=log_group: body["name"] == name),
+            "cache": _one_id(stack, "aws_elasticache_replication_group"),
+            "targets": _referenced_id(service["load_balancer"][0]["target_group_arn"], "aws_lb_target_group"),
+        }
+        checks[env] = {what: set(skips.get(logical_id, ())) for what, logical_id in found.items()}
 
     # Prod keeps task logs a year and runs a replica of the cache; staging does neither.
-    assert "CKV_AWS_338" not in checks(prod, "service_logs")
-    assert "CKV_AWS_338" in checks(staging, "service_logs")
-    assert "CKV2_AWS_50" not in checks(prod, "cache_replication-group")
-    assert "CKV2_AWS_50" in checks(staging, "cache_replication-group")
+    assert "CKV_AWS_338" not in checks["prod"]["service logs"]
+    assert "CKV_AWS_338" in checks["staging"]["service logs"]
+    assert "CKV2_AWS_50" not in checks["prod"]["cache"]
+    assert "CKV2_AWS_50" in checks["staging"]["cache"]
     # With a domain, plain HTTP only redirects: the target group needs no HTTP skip.
-    assert "CKV_AWS_378" not in checks(prod, "load-balancer_targets")
+    assert "CKV_AWS_378" not in checks["prod"]["targets"]
 
 
 # --- the gate itself ----------------------------------------------------------------------------

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from modules.app_database_access import AppDatabaseAccess
+import config
+from modules.app_database_access import ROLE_KEYWORDS, AppDatabaseAccess
+from stacks.database import app_database_access
 
 STACK = "ajuda-prod-database"
 
@@ -34,6 +36,16 @@ def test_provider_connects_as_master_from_secrets_manager_with_tls(synthesized):
     assert variables["db_host"]["default"] == "" and variables["db_port"]["default"] == 5432
 
 
+def test_the_sql_grants_the_role_exactly_the_attributes_the_stack_sets(synthesized):
+    """The integration tier runs access.sql(); the stack creates postgresql_role: same attributes."""
+    role = synthesized.one(STACK, "postgresql_role")
+    (prod,) = [e for e in config.load(overrides_file="") if e.stack_name == "ajuda-prod"]
+    create_role = app_database_access(prod).sql("pw")[1].split()
+    assert set(ROLE_KEYWORDS) <= set(role), "a role attribute the SQL sets is left to the provider's default"
+    for name, keyword in ROLE_KEYWORDS.items():
+        assert (keyword if role[name] else "NO" + keyword) in create_role, name
+
+
 def test_database_stack_keeps_state_remotely(synthesized):
     backend = synthesized.stack(STACK)["terraform"]["backend"]["s3"]
     assert backend["key"] == "ajuda-digital/ajuda-prod-database.tfstate" and backend["encrypt"] is True
@@ -43,7 +55,7 @@ def test_access_sql_matches_the_definition():
     access = AppDatabaseAccess(database="openwebui", role="openwebui_app", connection_limit=21)
     sql = access.sql("p'w")
     assert sql[0] == 'CREATE EXTENSION IF NOT EXISTS "vector"'
-    assert "NOSUPERUSER NOCREATEDB NOCREATEROLE" in sql[1] and "CONNECTION LIMIT 21" in sql[1]
+    assert '"openwebui_app" LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT NOREPLICATION CONNECTION LIMIT 21' in sql[1]
     assert sql[1].endswith("PASSWORD 'p''w'")
     assert sql[2:] == [
         'REVOKE ALL ON DATABASE "openwebui" FROM PUBLIC',

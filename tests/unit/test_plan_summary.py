@@ -5,14 +5,15 @@ from __future__ import annotations
 import io
 import json
 import os
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 
+from tests.support.terraform import required_tools
 from tools import plan_summary
 from tools.plan_summary import GITHUB_COMMENT_LIMIT, classify, render, summarize
+from tools.terraform_cli import write_cli_config
 
 SECRET = "s3cr3t-Value-never-printed"
 
@@ -200,8 +201,6 @@ def test_cli_reads_file_or_stdin(tmp_path: Path, capsys: pytest.CaptureFixture[s
 
 # --- a real plan from the real Terraform CLI (terraform_data is built in: no provider download) ---
 
-MIRROR_VARIABLE = "AJUDA_PROVIDER_MIRROR"
-
 LOCAL_CONFIG = """
 variable "generation" { type = string }
 variable "secret" {
@@ -214,25 +213,10 @@ resource "terraform_data" "secretive" { input = var.secret }
 """
 
 
-def _terraform_or_skip() -> str:
-    terraform = shutil.which("terraform")
-    mirror = os.environ.get(MIRROR_VARIABLE, "")
-    if terraform is None or not mirror or not Path(mirror).is_dir():
-        pytest.skip(f"needs terraform on PATH and {MIRROR_VARIABLE} naming a directory")
-    return terraform
-
-
 def test_real_terraform_plan_is_summarized(tmp_path: Path) -> None:
-    terraform = _terraform_or_skip()
+    terraform, mirror = required_tools()
     # Offline: providers only from the mirror (terraform_data needs none), no checkpoint calls.
-    cli_config = tmp_path / "terraform.rc"
-    cli_config.write_text(
-        "provider_installation {\n"
-        f'  filesystem_mirror {{\n    path    = "{os.environ[MIRROR_VARIABLE]}"\n'
-        '    include = ["registry.terraform.io/*/*"]\n  }\n'
-        '  direct {\n    exclude = ["registry.terraform.io/*/*"]\n  }\n'
-        "}\n"
-    )
+    cli_config = write_cli_config(tmp_path / "terraform.rc", mirror)
     env = {**os.environ, "TF_CLI_CONFIG_FILE": str(cli_config), "CHECKPOINT_DISABLE": "1",
            "TF_IN_AUTOMATION": "1", "TF_INPUT": "0"}
     workdir = tmp_path / "config"
@@ -240,7 +224,7 @@ def test_real_terraform_plan_is_summarized(tmp_path: Path) -> None:
     (workdir / "main.tf").write_text(LOCAL_CONFIG)
 
     def tf(*args: str) -> str:
-        result = subprocess.run([terraform, *args], cwd=workdir, env=env, capture_output=True, text=True, timeout=60)
+        result = subprocess.run([terraform, *args], cwd=workdir, env=env, capture_output=True, text=True, timeout=60, check=False)
         assert result.returncode == 0, result.stderr
         return result.stdout
 

@@ -62,7 +62,10 @@ class FakeEcs:
         return [name for name, _ in self.calls]
 
 
-def run(ecs, timing=Timing(poll_seconds=0, migration_timeout_seconds=60, deployment_timeout_seconds=60)):
+FAST = Timing(poll_seconds=0, migration_timeout_seconds=60, deployment_timeout_seconds=60)
+
+
+def run(ecs, timing=FAST):
     clock = iter(range(0, 10_000))
     return Release(ecs, TARGET, timing, log=lambda _: None, sleep=lambda _: None, clock=lambda: next(clock)).run()
 

@@ -58,7 +58,7 @@ def test_the_valkey_auth_token_is_the_only_secret_value_in_state(synthesized):
     with_cache = [stack for stack in synthesized.stacks if synthesized.resources(stack, "aws_elasticache_replication_group")]
     assert with_cache, "no stack has a cache: the exception is gone, update this test and the README section"
     assert set(readable) == {(stack, f"{stack}{READABLE_SECRET_SUFFIX}") for stack in with_cache}
-    for (stack, name), version in readable.items():
+    for (stack, _name), version in readable.items():
         # Its only consumer is the replication group's AUTH token.
         logical = next(k for k, v in synthesized.resources(stack, "aws_secretsmanager_secret_version").items()
                        if v is version)

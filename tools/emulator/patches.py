@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import os
 
-from tools.emulator.server import HOST
+from tools.localhost import LOOPBACK
 
 
 def apply_patches() -> None:
@@ -243,4 +243,4 @@ def serve(port: int) -> None:
         apply_patches()
     from moto.server import main as moto_main
 
-    moto_main(["-H", HOST, "-p", str(port)])
+    moto_main(["-H", LOOPBACK, "-p", str(port)])

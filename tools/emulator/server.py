@@ -4,8 +4,6 @@
 from __future__ import annotations
 
 import os
-import signal
-import socket
 import subprocess
 import sys
 import time
@@ -15,10 +13,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import IO
 
+from tools.localhost import LOOPBACK, free_port, kill_group
+
 # The server process runs `python -m tools.emulator serve`: the repository root must be importable
 # whatever the caller's working directory.
 ROOT = Path(__file__).resolve().parents[2]
-HOST = "127.0.0.1"
 DEFAULT_STATE_DIR = ".local/moto"
 
 # Environment given to the server unless the caller overrides it.
@@ -28,13 +27,6 @@ DEFAULT_SERVER_ENV = {"MOTO_IAM_LOAD_MANAGED_POLICIES": "true"}
 _HEALTH_PATH = "/moto-api/data.json"
 
 
-def free_port(host: str = HOST) -> int:
-    """Return a TCP port that is currently free on ``host``."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((host, 0))
-        return s.getsockname()[1]
-
-
 def is_up(endpoint: str, timeout: float = 1.0) -> bool:
     """True if a moto server answers at ``endpoint``."""
     try:
@@ -42,27 +34,6 @@ def is_up(endpoint: str, timeout: float = 1.0) -> bool:
             return r.status == 200
     except (urllib.error.URLError, OSError):
         return False
-
-
-def _kill_group(pid: int, timeout: float = 10.0) -> None:
-    """SIGTERM the process group led by ``pid``; SIGKILL it if it lingers."""
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        try:
-            os.killpg(pid, sig)
-        except ProcessLookupError:
-            return
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                # Reap if it is our child; otherwise just probe for existence.
-                if os.waitpid(pid, os.WNOHANG)[0] == pid:
-                    return
-            except ChildProcessError:
-                try:
-                    os.kill(pid, 0)
-                except ProcessLookupError:
-                    return
-            time.sleep(0.1)
 
 
 class MotoServer:
@@ -95,7 +66,7 @@ class MotoServer:
     def endpoint(self) -> str:
         if self.port is None:
             raise RuntimeError("MotoServer not started")
-        return f"http://{HOST}:{self.port}"
+        return f"http://{LOOPBACK}:{self.port}"
 
     @property
     def pid(self) -> int | None:
@@ -121,7 +92,8 @@ class MotoServer:
         """Start the subprocess; return "" when ready, else an error text."""
         if self.log_path:
             self.log_path.parent.mkdir(parents=True, exist_ok=True)
-            self._log = open(self.log_path, "ab")
+            # Open for the server's lifetime; _cleanup closes it.
+            self._log = open(self.log_path, "ab")  # noqa: SIM115
         out = self._log if self._log else subprocess.DEVNULL
         env = {**os.environ, **DEFAULT_SERVER_ENV, **self.env}
         env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH", "")) if p)
@@ -152,11 +124,7 @@ class MotoServer:
 
     def stop(self) -> None:
         if self.process is not None:
-            _kill_group(self.process.pid)
-            try:
-                self.process.wait(timeout=5)
-            except (subprocess.TimeoutExpired, ChildProcessError):
-                pass
+            kill_group(self.process.pid, process=self.process)
         self._cleanup()
 
     def _cleanup(self) -> None:
@@ -200,7 +168,7 @@ def _read_running(state_dir: Path) -> tuple[int, int] | None:
 def running_endpoint(state_dir: Path) -> str | None:
     """The endpoint of the live server recorded in state_dir, else None."""
     running = _read_running(state_dir)
-    return f"http://{HOST}:{running[1]}" if running else None
+    return f"http://{LOOPBACK}:{running[1]}" if running else None
 
 
 
@@ -224,6 +192,6 @@ def stop_detached(state_dir: Path) -> None:
     pid_f, port_f, _ = _files(state_dir)
     running = _read_running(state_dir)
     if running:
-        _kill_group(running[0])
+        kill_group(running[0])
     for f in (pid_f, port_f):
         f.unlink(missing_ok=True)
