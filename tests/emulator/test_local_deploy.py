@@ -196,7 +196,7 @@ def test_concurrent_run_fails_on_the_lock_and_state_survives(deployment):
 @pytest.mark.destroys_deployment
 def test_destroy_leaves_nothing_of_the_stack(deployment):
     project, endpoint = deployment["project"], deployment["endpoint"]
-    project.run("destroy", STACK)
+    project.run("destroy", STACK, "--skip-synth")  # local.sh synthesized the project's cdktf.out
     assert not aws("ec2", endpoint).describe_vpcs(Filters=[{"Name": "tag:environment", "Values": ["local"]}])["Vpcs"]
     assert not [c for c in aws("ecs", endpoint).describe_clusters(clusters=["open-webui-cluster"])["clusters"]
                 if c["status"] == "ACTIVE"]
