@@ -1,16 +1,20 @@
 #!/usr/bin/env bash
 # Set up and run every test tier (unit, validate, entrypoint, emulator, integration) in one pytest
-# process, then the linters (checkov on every synthesized stack, hadolint, shellcheck, actionlint).
+# process, and the linters (checkov on every synthesized stack, hadolint, shellcheck, actionlint).
 #
 #   bash scripts/test.sh                    # everything
 #   bash scripts/test.sh tests/unit         # one tier (arguments go to pytest; linters are skipped)
+#
+# Everything: the installs that do not depend on each other (the CDKTF CLI, the integration tier's
+# virtualenvs, the linters' venv) run side by side; the linters then run in the background at low
+# priority while pytest mostly waits on Terraform, moto and Open WebUI. Their log is printed after
+# pytest's, and either failing fails the run.
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$AJUDA_ROOT"
 
 ensure_venv
-ensure_cdktf_cli
 discover_provider_mirror
 if [ "${CI:-}" = "true" ]; then
   command -v terraform >/dev/null || die "CI: terraform is not on PATH"
@@ -18,23 +22,54 @@ if [ "${CI:-}" = "true" ]; then
 fi
 
 if [ "$#" -gt 0 ]; then
+  ensure_cdktf_cli
   exec python -m pytest "$@"
 fi
 
-log "preparing the integration tier (Redis, Open WebUI in its own virtualenv)"
-integration_exports="$(bash "$AJUDA_ROOT/scripts/integration-env.sh")"
-eval "$integration_exports"
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+
+# The linters, start to end: install, synthesize every environment (into a directory of their own:
+# pytest's tiers synthesize elsewhere), then each tool. Its exit status is the number of failures.
+lint_all() {
+  local failures=0 stacks
+  # shellcheck source=.ci/lint-tools.sh
+  source "$AJUDA_ROOT/.ci/lint-tools.sh" .venv-tools
+  lint_tools_install || return 1
+  log "synthesizing every environment for the linters"
+  CDKTF_OUTDIR="$work/cdktf.out" python main.py || return 1
+  mapfile -t stacks < <(find "$work/cdktf.out/stacks" -mindepth 1 -maxdepth 1 -type d | sort)
+  run_checkov "${stacks[@]}" || failures=$((failures + 1))
+  run_hadolint Dockerfile docker/gateway/Dockerfile || failures=$((failures + 1))
+  run_shellcheck || failures=$((failures + 1))
+  run_actionlint || failures=$((failures + 1))
+  return "$failures"
+}
+
+log "installing side by side: the CDKTF CLI, the integration tier (Redis, Open WebUI, the gateway), the linters"
+started=$SECONDS
+ensure_cdktf_cli &
+cli_job=$!
+bash "$AJUDA_ROOT/scripts/integration-env.sh" > "$work/integration-exports" &
+integration_job=$!
+# Low priority: the linters take the CPU time pytest leaves idle.
+(renice -n 10 -p "$BASHPID" > /dev/null || true; lint_all) > "$work/lint.log" 2>&1 &
+lint_job=$!
+wait "$cli_job" || die "the CDKTF CLI could not be installed (npm ci)"
+ensure_cdktf_cli # puts node_modules/.bin on this shell's PATH
+wait "$integration_job" || die "the integration tier could not be prepared (see above)"
+eval "$(cat "$work/integration-exports")"
+log "installed in $((SECONDS - started)) s; the linters continue in the background"
 
 log "running the test tiers"
-python -m pytest -ra --durations=25 tests/unit tests/validate tests/entrypoint tests/emulator tests/integration
+tests_status=0
+python -m pytest -ra --durations=25 tests/unit tests/validate tests/entrypoint tests/emulator tests/integration \
+  || tests_status=$?
 
-log "synthesizing every environment for the linters"
-python main.py
-# shellcheck source=.ci/lint-tools.sh
-source "$AJUDA_ROOT/.ci/lint-tools.sh" .venv-tools
-mapfile -t stacks < <(find cdktf.out/stacks -mindepth 1 -maxdepth 1 -type d | sort)
-run_checkov "${stacks[@]}"
-run_hadolint Dockerfile docker/gateway/Dockerfile
-run_shellcheck
-run_actionlint
+log "the linters (run during the tests)"
+lint_status=0
+wait "$lint_job" || lint_status=$?
+cat "$work/lint.log"
+[ "$tests_status" -eq 0 ] || die "the test tiers failed (pytest exit code $tests_status)"
+[ "$lint_status" -eq 0 ] || die "the linters failed: $lint_status tool(s) reported findings (see above)"
 log "all tests and linters passed"
