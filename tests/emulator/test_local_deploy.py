@@ -14,7 +14,7 @@ import boto3
 import pytest
 
 from tests.emulator import local_sh_output
-from tools import emulator
+from tools.emulator import server as emulator
 
 STACK = "ajuda-local"
 STATE_BUCKET, LOCK_TABLE = "ajuda-digital-local-state", "ajuda-digital-local-locks"

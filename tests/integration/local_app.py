@@ -45,7 +45,7 @@ def serve(directory: Path) -> int:
     """Boot everything, write the state file, run until SIGTERM/SIGINT, stop everything."""
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
-    from tests.integration import harness
+    from tests.integration import accounts, harness, processes, synthesis
     from tests.support.tcp_balancer import TcpBalancer
 
     stop = threading.Event()
@@ -53,17 +53,17 @@ def serve(directory: Path) -> int:
         signal.signal(sig, lambda *_: stop.set())
     state_path = directory / STATE_FILE
     print("synthesizing the prod stacks", flush=True)
-    synthesized = harness.synthesize(directory / "cdktf.out")
+    synthesized = synthesis.synthesize(directory / "cdktf.out")
     run_dir = directory / "run"
     run_dir.mkdir(parents=True, exist_ok=True)
-    cluster = harness.Cluster(synthesized, harness.make_workdir(prefix="ajuda-local-app-"), replicas=2)
+    cluster = harness.Cluster(synthesized, processes.make_workdir(prefix="ajuda-local-app-"), replicas=2)
     balancer = None
     try:
         cluster.start()
-        balancer = TcpBalancer([(harness.LOCALHOST, r.port) for r in cluster.replicas], port=cluster.site_port).start()
+        balancer = TcpBalancer([(processes.LOCALHOST, r.port) for r in cluster.replicas], port=cluster.site_port).start()
         # The replicas created the operator's account at start-up (WEBUI_ADMIN_EMAIL/PASSWORD).
         password = cluster.credentials.admin_password
-        status, body = harness.signin_admin(cluster)
+        status, body = accounts.signin_admin(cluster)
         if status != 200:
             raise RuntimeError(f"admin sign-in failed: {status} {body}")
         password_file = directory / "admin-password"
