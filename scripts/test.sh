@@ -27,23 +27,18 @@ if [ "$#" -gt 0 ]; then
 fi
 
 work="$(mktemp -d)"
-trap 'rm -rf "$work"' EXIT
+# On any exit, stop what this script started in the background.
+trap 'kill $(jobs -p) 2> /dev/null || true; rm -rf "$work"' EXIT
 
 # The linters, start to end: install, synthesize every environment (into a directory of their own:
-# pytest's tiers synthesize elsewhere), then each tool. Its exit status is the number of failures.
+# pytest's tiers synthesize elsewhere), then every tool. Exit status: how many tools failed.
 lint_all() {
-  local failures=0 stacks
   # shellcheck source=.ci/lint-tools.sh
   source "$AJUDA_ROOT/.ci/lint-tools.sh" .venv-tools
   lint_tools_install || return 1
   log "synthesizing every environment for the linters"
   CDKTF_OUTDIR="$work/cdktf.out" python main.py || return 1
-  mapfile -t stacks < <(find "$work/cdktf.out/stacks" -mindepth 1 -maxdepth 1 -type d | sort)
-  run_checkov "${stacks[@]}" || failures=$((failures + 1))
-  run_hadolint Dockerfile docker/gateway/Dockerfile || failures=$((failures + 1))
-  run_shellcheck || failures=$((failures + 1))
-  run_actionlint || failures=$((failures + 1))
-  return "$failures"
+  run_all_linters "$work/cdktf.out/stacks"
 }
 
 log "installing side by side: the CDKTF CLI, the integration tier (Redis, Open WebUI, the gateway), the linters"
@@ -71,5 +66,5 @@ lint_status=0
 wait "$lint_job" || lint_status=$?
 cat "$work/lint.log"
 [ "$tests_status" -eq 0 ] || die "the test tiers failed (pytest exit code $tests_status)"
-[ "$lint_status" -eq 0 ] || die "the linters failed: $lint_status tool(s) reported findings (see above)"
+[ "$lint_status" -eq 0 ] || die "the linters failed (exit status $lint_status: the number of tools with findings; see above)"
 log "all tests and linters passed"

@@ -23,9 +23,6 @@ REGION = "us-east-1"
 # Attributes moto reports differently from what it was given, so the provider plans them again.
 # Each is the emulator's gap, not the stack's; nothing else may differ on the second plan.
 TOLERATED_DRIFT: dict[str, set[str]] = {
-    # moto accepts but never stores Performance Insights settings.
-    "aws_db_instance": {"performance_insights_enabled", "performance_insights_kms_key_id",
-                        "performance_insights_retention_period"},
     # moto's DescribeDBParameters omits Source, so the provider sees none of the user parameters.
     "aws_db_parameter_group": {"parameter"},
     # moto ignores capacity provider strategies (it reports launch type EC2), managed tags,
