@@ -143,7 +143,7 @@ def patch_rds_performance_insights() -> None:
     if getattr(init, "_ajuda_patched", False):
         return
 
-    def take_settings(instance, settings: dict) -> None:  # type: ignore[no-untyped-def]
+    def take_settings(instance, settings: dict[str, object]) -> None:  # type: ignore[no-untyped-def]
         for given, stored in _PERFORMANCE_INSIGHTS.items():
             value = settings.pop(given, None)
             if value is not None:
@@ -159,7 +159,7 @@ def patch_rds_performance_insights() -> None:
 
     init_with_settings._ajuda_patched = True  # type: ignore[attr-defined]
     DBInstance.__init__ = init_with_settings  # type: ignore[method-assign]
-    DBInstance.update = update_with_settings  # type: ignore[method-assign]
+    DBInstance.update = update_with_settings  # type: ignore[method-assign,assignment]
 
 
 # The release command (tools/release.py) needs a one-off task that ends and a deployment that
