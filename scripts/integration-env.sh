@@ -22,6 +22,9 @@
 #   eval "$(bash scripts/integration-env.sh)"       # also exports AJUDA_OWUI_PYTHON / AJUDA_OWUI_BIN
 #
 # The tests default to .venv-openwebui/bin/{python,open-webui} when the variables are unset.
+# An argument limits the run to a part: `clients` (Redis, Chromium, the test clients: seconds) or
+# `venvs` (the Open WebUI and gateway virtualenvs: minutes); scripts/test.sh runs the second while
+# the first tiers run.
 # Environment: AJUDA_OWUI_VENV (default <repo>/.venv-openwebui), AJUDA_OWUI_PYTHON_BASE (the
 # interpreter that creates that venv; default python3.11, else python3).
 set -euo pipefail
@@ -163,19 +166,32 @@ ensure_openwebui_venv() {
   step "Open WebUI installed ($(du -sh "$OWUI_VENV" 2>/dev/null | cut -f1))"
 }
 
+# Independent installs (the larger takes minutes): side by side, each failing loudly on its own.
+install_virtualenvs() {
+  local owui_job gateway_job failed=()
+  ensure_openwebui_venv &
+  owui_job=$!
+  ensure_gateway_venv &
+  gateway_job=$!
+  wait "$owui_job" || failed+=("Open WebUI ($OWUI_VENV)")
+  wait "$gateway_job" || failed+=("the model gateway ($GATEWAY_VENV)")
+  [ "${#failed[@]}" -eq 0 ] || die "could not install: ${failed[*]} (see above)"
+}
+
+part="${1:-all}"
+case "$part" in
+  all | clients | venvs) ;;
+  *) die "usage: bash scripts/integration-env.sh [clients|venvs]" ;;
+esac
 ensure_venv
-ensure_redis_server
-ensure_chromium
-ensure_client_packages
-# Independent installs (the larger takes ~1 min): side by side, each failing loudly on its own.
-ensure_openwebui_venv &
-owui_job=$!
-ensure_gateway_venv &
-gateway_job=$!
-failed=()
-wait "$owui_job" || failed+=("Open WebUI ($OWUI_VENV)")
-wait "$gateway_job" || failed+=("the model gateway ($GATEWAY_VENV)")
-[ "${#failed[@]}" -eq 0 ] || die "could not install: ${failed[*]} (see above)"
+if [ "$part" != venvs ]; then
+  ensure_redis_server
+  ensure_chromium
+  ensure_client_packages
+fi
+if [ "$part" != clients ]; then
+  install_virtualenvs
+fi
 step "ready"
 
 printf 'export AJUDA_OWUI_PYTHON=%q\n' "$OWUI_VENV/bin/python"

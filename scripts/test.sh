@@ -5,10 +5,10 @@
 #   bash scripts/test.sh                    # everything
 #   bash scripts/test.sh tests/unit         # one tier (arguments go to pytest; linters are skipped)
 #
-# Everything: the installs that do not depend on each other (the CDKTF CLI, the integration tier's
-# virtualenvs, the linters' venv) run side by side; the linters then run in the background at low
-# priority while pytest mostly waits on Terraform, moto and Open WebUI. Their log is printed after
-# pytest's, and either failing fails the run.
+# Everything: the installs that do not depend on each other run side by side. The integration
+# tier's virtualenvs (minutes) install while the unit and validate tiers run; the linters run in the
+# background at low priority while pytest mostly waits on Terraform, moto and Open WebUI. Their log
+# is printed after pytest's, and either failing fails the run.
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -41,26 +41,31 @@ lint_all() {
   run_all_linters "$work/cdktf.out/stacks"
 }
 
-log "installing side by side: the CDKTF CLI, the integration tier (Redis, Open WebUI, the gateway), the linters"
-started=$SECONDS
+log "installing side by side: the CDKTF CLI, the linters, the integration tier's clients, then its venvs"
 ensure_cdktf_cli &
 cli_job=$!
-bash "$AJUDA_ROOT/scripts/integration-env.sh" > "$work/integration-exports" &
-integration_job=$!
 # Low priority: the linters take the CPU time pytest leaves idle.
 (renice -n 10 -p "$BASHPID" > /dev/null || true; lint_all) > "$work/lint.log" 2>&1 &
 lint_job=$!
+eval "$(bash "$AJUDA_ROOT/scripts/integration-env.sh" clients)"
 wait "$cli_job" || die "the CDKTF CLI could not be installed (npm ci)"
 ensure_cdktf_cli # puts node_modules/.bin on this shell's PATH
-wait "$integration_job" || die "the integration tier could not be prepared (see above)"
-eval "$(cat "$work/integration-exports")"
-log "installed in $((SECONDS - started)) s; the linters continue in the background"
+# The two big virtualenvs (Open WebUI, the gateway) install while the unit and validate tiers run;
+# tests/support/install_wait.py holds the later tiers until the status file says how it went.
+export AJUDA_INSTALL_STATUS_FILE="$work/venvs-status"
+(
+  status=0
+  bash "$AJUDA_ROOT/scripts/integration-env.sh" venvs > /dev/null 2> "$work/venvs.log" || status=$?
+  echo "$status" > "$AJUDA_INSTALL_STATUS_FILE"
+) &
 
 log "running the test tiers"
 tests_status=0
-python -m pytest -ra --durations=25 tests/unit tests/validate tests/entrypoint tests/emulator tests/integration \
-  || tests_status=$?
+python -m pytest -p tests.support.install_wait -ra --durations=25 \
+  tests/unit tests/validate tests/entrypoint tests/emulator tests/integration || tests_status=$?
 
+log "the integration tier's virtualenvs (installed during the tests)"
+cat "$work/venvs.log"
 log "the linters (run during the tests)"
 lint_status=0
 wait "$lint_job" || lint_status=$?
