@@ -47,7 +47,9 @@ cli_job=$!
 # Low priority: the linters take the CPU time pytest leaves idle.
 (renice -n 10 -p "$BASHPID" > /dev/null || true; lint_all) > "$work/lint.log" 2>&1 &
 lint_job=$!
-eval "$(bash "$AJUDA_ROOT/scripts/integration-env.sh" clients)"
+integration_exports="$(bash "$AJUDA_ROOT/scripts/integration-env.sh" clients)" \
+  || die "the integration tier's clients could not be installed (see above)"
+eval "$integration_exports"
 wait "$cli_job" || die "the CDKTF CLI could not be installed (npm ci)"
 ensure_cdktf_cli # puts node_modules/.bin on this shell's PATH
 # The two big virtualenvs (Open WebUI, the gateway) install while the unit and validate tiers run;
