@@ -10,10 +10,11 @@
 #     run_hadolint [DOCKERFILE...]             # default: every Dockerfile* in the repo
 #     run_shellcheck [SCRIPT...]               # default: scripts/*.sh, .ci/*, docker/*.sh
 #     run_checkov DIR... [-- CHECKOV_OPTION...] # e.g. cdktf.out/stacks/ajuda-dev
+#     run_all_linters STACKS_DIR                # CI: checkov on each stack in STACKS_DIR, then the rest
 # (Sourcing without arguments leaves the caller's $1 in place: pass VENV explicitly.)
 #
 # Run as a script:
-#     bash .ci/lint-tools.sh [VENV] install|actionlint|hadolint [FILE...]|shellcheck [FILE...]|checkov DIR...
+#     bash .ci/lint-tools.sh [VENV] install|actionlint|hadolint [FILE...]|shellcheck [FILE...]|checkov DIR...|all STACKS_DIR
 #
 # Environment: LINT_TOOLS_PYTHON (interpreter for the venv; default python3.11,
 # else python3). Every function returns non-zero on any finding (hadolint:
@@ -36,7 +37,7 @@ LINT_TOOLS_REQUIREMENTS=(
 _lint_tools_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # The venv: $1 unless it is absent or a command name (script mode); else $LINT_TOOLS_VENV or .venv-tools.
 case "${1:-}" in
-  "" | install | actionlint | hadolint | shellcheck | checkov) LINT_TOOLS_VENV="${LINT_TOOLS_VENV:-.venv-tools}" ;;
+  "" | install | actionlint | hadolint | shellcheck | checkov | all) LINT_TOOLS_VENV="${LINT_TOOLS_VENV:-.venv-tools}" ;;
   *) LINT_TOOLS_VENV="$1" ;;
 esac
 case "$LINT_TOOLS_VENV" in
@@ -166,10 +167,28 @@ run_checkov() {
   _lint_log "checkov: ${#dirs[@]} director(ies) clean"
 }
 
+# What CI runs: checkov on every stack directory under STACKS_DIR (e.g. cdktf.out/stacks), hadolint
+# on the two Dockerfiles, ShellCheck, actionlint. Every tool runs; returns how many failed.
+run_all_linters() {
+  local stacks_dir="${1:?usage: run_all_linters STACKS_DIR}" stacks failures=0
+  lint_tools_install || return 1
+  mapfile -t stacks < <(find "$stacks_dir" -mindepth 1 -maxdepth 1 -type d | sort)
+  if [ "${#stacks[@]}" -eq 0 ]; then
+    _lint_log "no stacks in $stacks_dir"
+    failures=$((failures + 1))
+  else
+    run_checkov "${stacks[@]}" || failures=$((failures + 1))
+  fi
+  run_hadolint "$_lint_tools_root/Dockerfile" "$_lint_tools_root/docker/gateway/Dockerfile" || failures=$((failures + 1))
+  run_shellcheck || failures=$((failures + 1))
+  run_actionlint || failures=$((failures + 1))
+  return "$failures"
+}
+
 # Run as a script: bash .ci/lint-tools.sh [VENV] COMMAND [ARGS...]
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then
   case "${1:-}" in
-    install | actionlint | hadolint | shellcheck | checkov) ;;
+    install | actionlint | hadolint | shellcheck | checkov | all) ;;
     *) shift || true ;; # $1 was the venv path
   esac
   command="${1:-}"
@@ -180,8 +199,9 @@ if [ "${BASH_SOURCE[0]}" = "$0" ]; then
     hadolint) run_hadolint "$@" ;;
     shellcheck) run_shellcheck "$@" ;;
     checkov) run_checkov "$@" ;;
+    all) run_all_linters "$@" ;;
     *)
-      echo "usage: bash .ci/lint-tools.sh [VENV] install|actionlint|hadolint [FILE...]|shellcheck [FILE...]|checkov DIR... [-- OPTION...]" >&2
+      echo "usage: bash .ci/lint-tools.sh [VENV] install|actionlint|hadolint [FILE...]|shellcheck [FILE...]|checkov DIR... [-- OPTION...]|all STACKS_DIR" >&2
       exit 2
       ;;
   esac

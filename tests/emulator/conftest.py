@@ -32,14 +32,14 @@ def pytest_collection_modifyitems(items):
     positions = [i for i, item in enumerate(items) if here in Path(str(item.fspath)).parents]
     tier = [items[i] for i in positions]
     ordered = [t for t in tier if not t.get_closest_marker(DESTROYS)] + [t for t in tier if t.get_closest_marker(DESTROYS)]
-    for position, item in zip(positions, ordered):
+    for position, item in zip(positions, ordered, strict=True):
         items[position] = item
 
 
 def _local_sh(command: str, env: dict[str, str], log: Path) -> subprocess.CompletedProcess:
     """The README's main job, ``bash scripts/local.sh up|down``, exactly as a newcomer runs it."""
     with log.open("a") as sink:
-        return subprocess.run(["bash", str(ROOT / "scripts" / "local.sh"), command], env=env,
+        return subprocess.run(["bash", str(ROOT / "scripts" / "local.sh"), command], env=env, check=False,
                               stdout=sink, stderr=subprocess.STDOUT, timeout=1800)
 
 

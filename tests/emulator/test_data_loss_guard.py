@@ -1,11 +1,14 @@
 """The data-loss guard with a real `terraform plan`: a change that would replace prod's data fails the plan.
 
 The `local` environment is prod's shape pointed at the emulator; an overrides file switches the
-guard on (operations.prevent_destroy, state.prevent_destroy), as prod has it. Only the guarded
-resources (and what they depend on) are applied, with `-target`, to keep the run short: the guard
-is a property of each resource, so the rest of the stack cannot change the outcome.
+guard on (operations.prevent_destroy, state.prevent_destroy), as prod has it. The guard is a
+property of the configuration checked against the state, so the plans run against the tier's one
+shared deployment (tests/emulator/conftest.py): a copy of its stacks synthesized with the guard on,
+reading the deployment's own state (the S3 backend in the emulator, the bootstrap's local state
+file). Plans never write state, and ``-lock=false`` keeps them off the lock table the lock tests
+watch, so the deployment stays exactly as `local.sh up` left it.
 
-Also proven here on the applied instance: an automatic minor upgrade (16 -> 16.11) plans nothing
+Also proven here on the deployed instance: an automatic minor upgrade (16 -> 16.11) plans nothing
 for `engine_version` (the major-only form, issue 9 item 3).
 """
 
@@ -22,7 +25,6 @@ import boto3
 import pytest
 
 from tests.support import terraform
-from tools.emulator.server import MotoServer
 from tools.terraform_cli import write_cli_config
 
 REGION = "us-east-1"
@@ -34,8 +36,9 @@ GUARD_ERROR = "Instance cannot be destroyed"
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "emulator", "AWS_SECRET_ACCESS_KEY": "emulator", "AWS_DEFAULT_REGION": REGION}
 
 
-def synthesize(root: Path, name: str, endpoint: str, overrides: dict) -> Path:
-    """The `local` stacks synthesized with ``overrides`` applied to `local`; returns cdktf.out."""
+def synthesize(root: Path, name: str, endpoint: str, state_dir: Path, overrides: dict) -> Path:
+    """The `local` stacks synthesized with ``overrides`` applied to `local`, their backends pointing at
+    the deployment's state (the bootstrap's in ``state_dir``); returns cdktf.out."""
     import config
     from stacks.app import build_app
     from stacks.output import synthesize_atomically
@@ -46,8 +49,7 @@ def synthesize(root: Path, name: str, endpoint: str, overrides: dict) -> Path:
     overrides_file.write_text(json.dumps({"local": overrides}))
     with mock.patch.dict(os.environ, {"AJUDA_EMULATOR_ENDPOINT": endpoint}):
         environments = config.load(["local"], overrides_file=str(overrides_file))
-    state_dir = str(root / "bootstrap-state")
-    synthesize_atomically(lambda staging: build_app(environments, staging, state_dir), str(outdir))
+    synthesize_atomically(lambda staging: build_app(environments, staging, str(state_dir)), str(outdir))
     return outdir
 
 
@@ -71,38 +73,37 @@ class Workspace:
         (name,) = [n for n in self.stack(stack)["resource"][resource_type] if contains in n]
         return f"{resource_type}.{name}"
 
-    def terraform(self, stack: str, command: str, *args: str) -> subprocess.CompletedProcess:
-        if stack not in self.initialized:  # after the bootstrap exists: the app's backend lives in it
+    def plan(self, stack: str, *args: str) -> subprocess.CompletedProcess:
+        """``terraform plan`` against the shared deployment's state, without taking its lock."""
+        if stack not in self.initialized:
             init = terraform.run(["init", "-input=false", "-no-color"], self.root / stack, self.tf_env)
             assert init.returncode == 0, init.stdout + init.stderr
             self.initialized.add(stack)
-        return terraform.run([command, "-no-color", "-input=false", *args], self.root / stack, self.tf_env)
+        return terraform.run(["plan", "-no-color", "-input=false", "-lock=false", *args], self.root / stack,
+                             self.tf_env)
 
 
 @pytest.fixture(scope="module")
-def guarded(tmp_path_factory):
-    """Bootstrap and the guarded resources of `local`, applied to a fresh emulator with the guard on."""
+def guarded(deployment, tmp_path_factory):
+    """The shared deployment's stacks synthesized again with the guard on, initialized on its state."""
     _, mirror = terraform.required_tools()
     root = tmp_path_factory.mktemp("data-loss-guard")
     cache = root / "plugin-cache"
     cache.mkdir()
     tf_env = {**CREDENTIALS, "TF_CLI_CONFIG_FILE": str(write_cli_config(root / "terraformrc", mirror)),
               "TF_PLUGIN_CACHE_DIR": str(cache)}
-    with MotoServer(log_path=root / "moto.log") as server:
-        original = synthesize(root, "guarded", server.endpoint, GUARD_ON)
-        workspace = Workspace(root, original, tf_env)
-        applied = workspace.terraform("local-bootstrap", "apply", "-auto-approve")
-        assert applied.returncode == 0, applied.stdout[-3000:] + applied.stderr
-        targets = {
-            "database": workspace.address("ajuda-local", "aws_db_instance"),
-            "documents": workspace.address("ajuda-local", "aws_s3_bucket", "documents"),
-            "key": workspace.address("ajuda-local", "aws_kms_key", "encryption_key"),
-        }
-        target_args = [f"-target={address}" for address in targets.values()]
-        applied = workspace.terraform("ajuda-local", "apply", "-auto-approve", *target_args)
-        assert applied.returncode == 0, applied.stdout[-3000:] + applied.stderr
-        yield {"root": root, "server": server, "workspace": workspace, "original": original, "targets": targets,
-               "target_args": target_args}
+    endpoint, state_dir = deployment["endpoint"], deployment["local_dir"] / "state"
+    original = synthesize(root, "guarded", endpoint, state_dir, GUARD_ON)
+    workspace = Workspace(root, original, tf_env)
+    targets = {
+        "database": workspace.address("ajuda-local", "aws_db_instance"),
+        "documents": workspace.address("ajuda-local", "aws_s3_bucket", "documents"),
+        "key": workspace.address("ajuda-local", "aws_kms_key", "encryption_key"),
+    }
+    # The guard compares configuration with state: reading the deployed objects again adds nothing.
+    target_args = ["-refresh=false", *(f"-target={address}" for address in targets.values())]
+    return {"root": root, "endpoint": endpoint, "state_dir": state_dir, "workspace": workspace,
+            "original": original, "targets": targets, "target_args": target_args}
 
 
 def _text(result: subprocess.CompletedProcess) -> str:
@@ -119,16 +120,17 @@ def _refused(result: subprocess.CompletedProcess, addresses) -> None:
 
 def test_renaming_the_database_and_bucket_fails_the_plan_instead_of_replacing(guarded):
     workspace = guarded["workspace"]
-    workspace.use(synthesize(guarded["root"], "renamed", guarded["server"].endpoint, {**GUARD_ON, **REPLACING_CHANGE}))
+    workspace.use(synthesize(guarded["root"], "renamed", guarded["endpoint"], guarded["state_dir"],
+                             {**GUARD_ON, **REPLACING_CHANGE}))
     try:
-        plan = workspace.terraform("ajuda-local", "plan", *guarded["target_args"])
+        plan = workspace.plan("ajuda-local", *guarded["target_args"])
     finally:
         workspace.use(guarded["original"])
     _refused(plan, [guarded["targets"]["database"], guarded["targets"]["documents"]])
 
 
 def test_destroying_the_guarded_data_fails_the_plan(guarded):
-    plan = guarded["workspace"].terraform("ajuda-local", "plan", "-destroy")
+    plan = guarded["workspace"].plan("ajuda-local", "-destroy", "-refresh=false")
     # Terraform stops at the first guarded resources in destroy order (the database and the bucket);
     # the KMS key they depend on would come after them. Its guard is checked in the synthesized JSON
     # (tests/unit/test_engine_version_and_guards.py).
@@ -137,7 +139,7 @@ def test_destroying_the_guarded_data_fails_the_plan(guarded):
 
 def test_destroying_the_state_backend_fails_the_plan(guarded):
     workspace = guarded["workspace"]
-    plan = workspace.terraform("local-bootstrap", "plan", "-destroy")
+    plan = workspace.plan("local-bootstrap", "-destroy", "-refresh=false")
     _refused(plan, [workspace.address("local-bootstrap", "aws_s3_bucket"),
                     workspace.address("local-bootstrap", "aws_dynamodb_table")])
 
@@ -146,13 +148,19 @@ def test_an_automatic_minor_upgrade_plans_no_engine_version_change(guarded):
     """What RDS does on its own with auto_minor_version_upgrade: the instance moves to 16.11.
     With the major-only "16" the provider keeps the configuration and records the actual version."""
     workspace, database = guarded["workspace"], guarded["targets"]["database"]
-    rds = boto3.client("rds", endpoint_url=guarded["server"].endpoint, region_name=REGION,
+    rds = boto3.client("rds", endpoint_url=guarded["endpoint"], region_name=REGION,
                        aws_access_key_id="emulator", aws_secret_access_key="emulator")
     identifier = workspace.stack("ajuda-local")["resource"]["aws_db_instance"][database.split(".")[1]]["identifier"]
+    deployed = rds.describe_db_instances(DBInstanceIdentifier=identifier)["DBInstances"][0]["EngineVersion"]
     rds.modify_db_instance(DBInstanceIdentifier=identifier, EngineVersion="16.11", ApplyImmediately=True)
-    plan = workspace.terraform("ajuda-local", "plan", f"-target={database}")
+    try:
+        # This plan must refresh: the upgrade exists only in the emulator, not yet in the state.
+        plan = workspace.plan("ajuda-local", f"-target={database}")
+        upgraded = rds.describe_db_instances(DBInstanceIdentifier=identifier)["DBInstances"][0]["EngineVersion"]
+    finally:  # the shared deployment goes back to what was deployed
+        rds.modify_db_instance(DBInstanceIdentifier=identifier, EngineVersion=deployed, ApplyImmediately=True)
     output = _text(plan)
     assert plan.returncode == 0, output[-4000:]
-    assert rds.describe_db_instances(DBInstanceIdentifier=identifier)["DBInstances"][0]["EngineVersion"] == "16.11"
+    assert upgraded == "16.11"
     # A pinned minor would show here as `~ engine_version = "16.11" -> "16.10"`, a downgrade RDS refuses.
     assert "~ engine_version " not in output, output[-4000:]

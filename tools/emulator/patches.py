@@ -89,6 +89,8 @@ def apply_patches() -> None:
     BackupResponse.list_tags = backup_list_tags  # type: ignore[method-assign]
 
     _patch_ecs_release()
+    # g) RDS Performance Insights settings (see patch_rds_performance_insights).
+    patch_rds_performance_insights()
 
 
 def patch_ecs_task_memory() -> None:
@@ -121,6 +123,43 @@ def patch_s3_delete_marker() -> None:
 
     if not hasattr(FakeDeleteMarker, "dispose"):
         FakeDeleteMarker.dispose = lambda self, garbage=False: None  # type: ignore[attr-defined]
+
+
+# The Performance Insights arguments of CreateDBInstance/ModifyDBInstance and what
+# DescribeDBInstances reports for them (moto's names for the attributes its serializer reads).
+_PERFORMANCE_INSIGHTS = {"enable_performance_insights": "performance_insights_enabled",
+                         "performance_insights_enabled": "performance_insights_enabled",
+                         "performance_insights_kms_key_id": "performance_insights_kms_key_id",
+                         "performance_insights_retention_period": "performance_insights_retention_period"}
+
+
+def patch_rds_performance_insights() -> None:
+    """moto accepts Performance Insights settings but never stores them, so every plan after an apply
+    changes aws_db_instance again, and that in-place change costs the provider's RDS waiter over a
+    minute (a release applies it). Stored as given, DescribeDBInstances reports them as AWS does."""
+    from moto.rds.models import DBInstance
+
+    init, update = DBInstance.__init__, DBInstance.update
+    if getattr(init, "_ajuda_patched", False):
+        return
+
+    def take_settings(instance, settings: dict[str, object]) -> None:  # type: ignore[no-untyped-def]
+        for given, stored in _PERFORMANCE_INSIGHTS.items():
+            value = settings.pop(given, None)
+            if value is not None:
+                setattr(instance, stored, value)
+
+    def init_with_settings(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        init(self, *args, **kwargs)
+        take_settings(self, dict(kwargs))
+
+    def update_with_settings(self, **kwargs):  # type: ignore[no-untyped-def]
+        take_settings(self, kwargs)
+        update(self, **kwargs)
+
+    init_with_settings._ajuda_patched = True  # type: ignore[attr-defined]
+    DBInstance.__init__ = init_with_settings  # type: ignore[method-assign]
+    DBInstance.update = update_with_settings  # type: ignore[method-assign,assignment]
 
 
 # The release command (tools/release.py) needs a one-off task that ends and a deployment that
