@@ -34,7 +34,7 @@ if str(ROOT) not in sys.path:
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 os.environ.setdefault("CHECKPOINT_DISABLE", "1")
 
-from tests.integration import chat, harness  # noqa: E402
+from tests.integration import chat, harness, load, processes  # noqa: E402
 from tests.support.bedrock_standin import answer_chunks  # noqa: E402
 
 MAX_CHATS = 200
@@ -43,8 +43,8 @@ MAX_DOCUMENTS = 20
 
 
 def summary(name: str, first: list[float], total: list[float]) -> dict:
-    row = {"first_p50": harness.percentile(first, 50), "first_p95": harness.percentile(first, 95),
-           "total_p50": harness.percentile(total, 50), "total_p95": harness.percentile(total, 95)}
+    row = {"first_p50": load.percentile(first, 50), "first_p95": load.percentile(first, 95),
+           "total_p50": load.percentile(total, 50), "total_p95": load.percentile(total, 95)}
     print(f"  {name:<34} first token p50 {row['first_p50'] * 1000:7.0f} ms  p95 {row['first_p95'] * 1000:7.0f} ms   "
           f"full answer p50 {row['total_p50'] * 1000:7.0f} ms  p95 {row['total_p95'] * 1000:7.0f} ms   (n={len(total)})",
           flush=True)
@@ -120,7 +120,7 @@ def embedding_throughput(cluster, token: str, documents: int) -> None:
     calls = len(standin.recorded("InvokeModel")) - before
     total = sum(seconds)
     print(f"  {documents} documents of 1,500 words: {total / documents:.2f} s per document (p95 "
-          f"{harness.percentile(seconds, 95):.2f} s), {calls / documents:.1f} embedding calls per document, "
+          f"{load.percentile(seconds, 95):.2f} s), {calls / documents:.1f} embedding calls per document, "
           f"{calls / total:.1f} chunks embedded per second", flush=True)
 
 
@@ -143,9 +143,9 @@ def replica_footprint(cluster, name: str, overrides: dict[str, str]) -> tuple[fl
     """(seconds until /ready, RSS MB after ready) of one extra replica with ``overrides``."""
     env = cluster.compose_environment(name)
     env.update(overrides)
-    port = harness.free_port()
-    replica = harness.Replica(name=name, port=port, env=env, workdir=cluster.workdir / name, stop_timeout=30,
-                              command=["open-webui", "serve", "--host", harness.LOCALHOST, "--port", str(port)])
+    port = processes.free_port()
+    replica = processes.Replica(name=name, port=port, env=env, workdir=cluster.workdir / name, stop_timeout=30,
+                              command=["open-webui", "serve", "--host", processes.LOCALHOST, "--port", str(port)])
     replica.start()
     try:
         seconds = replica.wait_ready(600)

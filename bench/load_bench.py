@@ -25,7 +25,7 @@ if str(ROOT) not in sys.path:
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 os.environ.setdefault("CHECKPOINT_DISABLE", "1")
 
-from tests.integration import harness  # noqa: E402
+from tests.integration import harness, load  # noqa: E402
 
 # Hard bounds: this is a loopback benchmark, not a stress tool.
 MAX_REQUESTS = 20000
@@ -61,7 +61,7 @@ def run_rounds(cluster, token: str, args) -> int:
     code = 0
     budget = len(cluster.replicas) * cluster.max_connections_per_task()
     for round_number in range(1, args.rounds + 1):
-        result = harness.run_load(cluster, token, total=args.requests, concurrency=args.concurrency,
+        result = load.run_load(cluster, token, total=args.requests, concurrency=args.concurrency,
                                   path=args.path, time_limit=args.time_limit)
         print(f"round {round_number}: {args.requests} x GET {args.path}, concurrency {args.concurrency}, "
               f"{len(cluster.replicas)} replica(s)")

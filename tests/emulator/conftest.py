@@ -15,7 +15,7 @@ import pytest
 
 from tests.support import terraform
 from tests.support.cdktf_project import ROOT, CdktfProject
-from tools import emulator
+from tools.emulator import server as emulator
 
 STACK = "ajuda-local"
 REGION = "us-east-1"
@@ -77,6 +77,6 @@ def deployment(tmp_path_factory):
     finally:
         if not state["down"]:
             _local_sh("down", env, log)
-        emulator.cli_stop(local_dir / "moto")  # a no-op unless `down` failed before stopping it
+        emulator.stop_detached(local_dir / "moto")  # a no-op unless `down` failed before stopping it
 
 

@@ -22,7 +22,7 @@ import boto3
 import pytest
 
 from tests.support import terraform
-from tools.emulator import MotoServer
+from tools.emulator.server import MotoServer
 
 REGION = "us-east-1"
 GUARD_ON = {"operations": {"prevent_destroy": True}, "state": {"prevent_destroy": True}}

@@ -15,7 +15,7 @@ import pytest
 
 from tests.emulator import local_sh_output
 from tests.integration import local_app
-from tools import emulator
+from tools.emulator import server as emulator
 
 STACK = "ajuda-local"
 STATE_BUCKET, LOCK_TABLE = "ajuda-digital-local-state", "ajuda-digital-local-locks"

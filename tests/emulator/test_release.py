@@ -3,7 +3,7 @@
 A release is a configuration change (here an AJUDA_CONFIG_FILE bump of the image tag, as a pull
 request would change RELEASES); ``scripts/release.sh local <tag>`` plans, applies the saved plan
 (a new task definition revision), runs the migration task, moves the service and waits for the
-deployment. moto runs no containers: tools/emulator.py ends run-task tasks with the exit code in
+deployment. moto runs no containers: tools/emulator/patches.py ends run-task tasks with the exit code in
 EMULATOR_EXIT_CODE (default 0) and fails a deployment whose task definition says
 EMULATOR_ROLLOUT=FAILED, so the failure paths run through the same code as a real release.
 """
@@ -18,7 +18,7 @@ import boto3
 import pytest
 
 from tests.support.cdktf_project import ROOT
-from tools import emulator
+from tools.emulator import patches
 from tools.release import STARTED_BY
 
 STACK, CLUSTER, SERVICE = "ajuda-local", "open-webui-cluster", "open-webui-service"
@@ -89,8 +89,8 @@ def _broken_revision(ecs, variable: str, value: str) -> str:
 
 
 @pytest.mark.parametrize("variable,value,message", [
-    (emulator.EXIT_CODE_VARIABLE, "1", "the migration task failed (exit code 1"),
-    (emulator.ROLLOUT_VARIABLE, "FAILED", "ECS rolled the service back"),
+    (patches.EXIT_CODE_VARIABLE, "1", "the migration task failed (exit code 1"),
+    (patches.ROLLOUT_VARIABLE, "FAILED", "ECS rolled the service back"),
 ])
 def test_a_failed_step_fails_the_rollout_and_the_service_keeps_its_release(deployment, release_env, tmp_path,
                                                                            variable, value, message):

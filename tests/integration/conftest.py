@@ -19,12 +19,12 @@ from collections.abc import Iterator
 import pytest
 
 from config.environments import PROD
-from tests.integration import harness
+from tests.integration import accounts, env_contract, harness, processes
 
 # The operator's account (auth.admin_email), which Open WebUI creates at start-up with the password
 # the harness stores in Secrets Manager's place.
 ADMIN_EMAIL = PROD.auth.admin_email
-ADMIN_PASSWORD = harness.ADMIN_PASSWORD
+ADMIN_PASSWORD = env_contract.ADMIN_PASSWORD
 UPLOAD_NAME = "ajuda-integration.txt"
 UPLOAD_BYTES = ("Ajuda Digital integration upload " + uuid.uuid4().hex + "\n"
                 "Open WebUI stores this file in S3 and indexes it in pgvector.\n").encode()
@@ -32,7 +32,7 @@ UPLOAD_BYTES = ("Ajuda Digital integration upload " + uuid.uuid4().hex + "\n"
 
 @pytest.fixture(scope="session")
 def integration_requirements() -> None:
-    missing = harness.missing_requirements()
+    missing = processes.missing_requirements()
     if missing:
         message = "integration tier requirements missing:\n  " + "\n  ".join(missing)
         if os.environ.get("CI") == "true":
@@ -58,16 +58,16 @@ def cluster(integration_requirements, synthesized, tmp_path_factory) -> Iterator
     finally:
         ports = [s.port for s in (cluster.postgres, cluster.redis, cluster.moto, cluster.egress) if s is not None]
         ports += [r.port for r in cluster.replicas]
-        processes = [r.process for r in cluster.replicas if r.process is not None]
+        started_processes = [r.process for r in cluster.replicas if r.process is not None]
         if cluster.gateway is not None and cluster.gateway.process is not None:
             ports += [cluster.gateway.process.port, cluster.gateway.bedrock.port]
-            processes.append(cluster.gateway.process.process)
+            started_processes.append(cluster.gateway.process.process)
         try:
             cluster.stop()
         finally:
             signal.signal(signal.SIGTERM, previous_handler)
-        still_running = [p.pid for p in processes if p.poll() is None]
-        still_listening = harness.listening_ports(ports)
+        still_running = [p.pid for p in started_processes if p.poll() is None]
+        still_listening = processes.listening_ports(ports)
         assert not still_running, f"replica processes still running after stop: {still_running}"
         assert not still_listening, f"ports still listening after stop: {still_listening}"
 
@@ -76,7 +76,7 @@ def cluster(integration_requirements, synthesized, tmp_path_factory) -> Iterator
 def admin(cluster) -> dict:
     """The operator, signed in through replica 1: the account the replicas created at start-up."""
     assert cluster.synthesized_env["WEBUI_ADMIN_EMAIL"] == ADMIN_EMAIL
-    status, body = harness.signin_admin(cluster)
+    status, body = accounts.signin_admin(cluster)
     assert status == 200, body
     return body
 

@@ -1,6 +1,6 @@
 """Boot the model gateway (LiteLLM) as ECS would, from its SYNTHESIZED task definition, on loopback.
 
-The same rule as Open WebUI in ``harness.py``: every ``environment`` entry of the synthesized
+The same rule as Open WebUI in ``env_contract.py``: every ``environment`` entry of the synthesized
 gateway container reaches the process as synthesized, every ``secrets`` entry is resolved from
 moto as ECS resolves ``valueFrom``, and only the entries in ``GATEWAY_REPLACEMENTS`` differ, each
 for a reason. The process is the image's own entrypoint (``docker/gateway/entrypoint.sh``) running
@@ -20,10 +20,10 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tests.integration import harness
+from tests.integration import env_contract, harness, processes, synthesis
 from tests.support.bedrock_standin import BedrockStandIn
+from tests.support.paths import ROOT
 
-ROOT = harness.ROOT
 GATEWAY_DOCKERFILE = ROOT / "docker" / "gateway" / "Dockerfile"
 GATEWAY_ENTRYPOINT = ROOT / "docker" / "gateway" / "entrypoint.sh"
 GATEWAY_VENV = ROOT / ".venv-gateway"
@@ -59,7 +59,7 @@ GATEWAY_IMAGE_STAND_INS: dict[str, str] = {
 }
 # The entrypoint execs `litellm ... --host 0.0.0.0 "$@"` (all interfaces of the task's ENI). Here
 # the last --host wins (click), so the bench listens on loopback only: an ECS `command` override.
-LOOPBACK_COMMAND = ["--host", harness.LOCALHOST]
+LOOPBACK_COMMAND = ["--host", processes.LOCALHOST]
 
 
 def gateway_python() -> Path:
@@ -73,7 +73,7 @@ def missing_requirements() -> list[str]:
     return missing
 
 
-def container_definition(synthesized, stack: str = harness.PROD_STACK) -> dict:
+def container_definition(synthesized, stack: str = synthesis.PROD_STACK) -> dict:
     from modules import model_gateway
 
     for task in synthesized.resources(stack, "aws_ecs_task_definition").values():
@@ -83,7 +83,7 @@ def container_definition(synthesized, stack: str = harness.PROD_STACK) -> dict:
     raise AssertionError(f"no {model_gateway.CONTAINER_NAME!r} container in {stack}")
 
 
-def task_role_statements(synthesized, stack: str = harness.PROD_STACK, account: str = "123456789012") -> list[dict]:
+def task_role_statements(synthesized, stack: str = synthesis.PROD_STACK, account: str = "123456789012") -> list[dict]:
     """The gateway task role's inline policy statements, as synthesized (what IAM would evaluate)."""
     from modules import model_gateway
 
@@ -115,13 +115,13 @@ class GatewayProcess:
 
     @property
     def url(self) -> str:
-        return f"http://{harness.LOCALHOST}:{self.port}"
+        return f"http://{processes.LOCALHOST}:{self.port}"
 
     @property
     def base_url(self) -> str:
         from modules import model_gateway
 
-        return model_gateway.base_url(f"{harness.LOCALHOST}:{self.port}")
+        return model_gateway.base_url(f"{processes.LOCALHOST}:{self.port}")
 
     @property
     def running(self) -> bool:
@@ -143,7 +143,7 @@ class GatewayProcess:
         while True:
             if not self.running:
                 raise RuntimeError(f"gateway exited ({self.process and self.process.returncode}):\n{self.log_tail()}")
-            if harness.http_status(self.url + model_gateway.HEALTH_CHECK_PATH) == 200:
+            if processes.http_status(self.url + model_gateway.HEALTH_CHECK_PATH) == 200:
                 self.ready_seconds = time.monotonic() - started
                 return self.ready_seconds
             if time.monotonic() - started > timeout:
@@ -153,7 +153,7 @@ class GatewayProcess:
     def stop(self) -> int | None:
         if self.process is None:
             return None
-        return harness._kill_group(self.process, self.stop_timeout)
+        return processes.kill_group(self.process, self.stop_timeout)
 
     def log_text(self) -> str:
         return self.log_paths[-1].read_text(errors="replace") if self.log_paths else ""
@@ -196,20 +196,20 @@ class ModelGateway:
 
     def compose_environment(self, port: int) -> dict[str, str]:
         """image ENV < image stand-ins < synthesized environment (with replacements) < secrets."""
-        env = harness.image_environment(GATEWAY_DOCKERFILE)
+        env = env_contract.image_environment(GATEWAY_DOCKERFILE)
         egress = self.cluster.egress.url
         env.update({"PATH": f"{gateway_python().parent}:/usr/local/bin:/usr/bin:/bin", "HTTP_PROXY": egress,
                     "HTTPS_PROXY": egress, "NO_PROXY": "127.0.0.1,localhost"})
         replaced = self.replacement_values(port)
         for key, value in self.synthesized_env.items():
-            env[key] = replaced[key] if key in replaced else harness.resolve_terraform_value(value, self.cluster.stack_json)
+            env[key] = replaced[key] if key in replaced else synthesis.resolve_terraform_value(value, self.cluster.stack_json)
         env.update({k: v for k, v in replaced.items() if k in GATEWAY_PLATFORM_SETTINGS})
         env.update(self.cluster.resolved_secrets(self.synthesized_secrets))
         return env
 
     def start(self) -> ModelGateway:
         self.bedrock.start()
-        port = harness.free_port()
+        port = processes.free_port()
         health = self.container.get("healthCheck", {})
         self.process = GatewayProcess(env=self.compose_environment(port), port=port, workdir=self.workdir,
                                       stop_timeout=float(self.container.get("stopTimeout", 30)))

@@ -128,7 +128,7 @@ def read_deployment(local_dir: Path) -> Deployment:
     """The ajuda-local stack as deployed in the emulator ``local.sh up`` started under ``local_dir``."""
     from modules import model_gateway
     from modules.service import CONTAINER_NAME
-    from tools import emulator
+    from tools.emulator import server as emulator
 
     endpoint = emulator.running_endpoint(local_dir / "moto")
     outputs_file = local_dir / "outputs.json"
@@ -195,20 +195,13 @@ class _Emulator:
 
 
 def deployed_cluster(deployment: Deployment, workdir: Path):
-    from tests.integration import harness
-    from tests.support import postgres
-    from tests.support import redis as redis_support
+    from tests.integration import env_contract, harness
 
     class DeployedCluster(harness.Cluster):
         """The integration tier's cluster, configured by the deployment instead of a synthesis."""
 
-        def _start_backends(self) -> None:
-            self.egress = harness.EgressSink().start()
-            self._start_google_stand_in()
-            self.postgres = postgres.start()
-            self._configure_postgres()
-            self.redis = redis_support.start(self.credentials.redis_password, directives=redis_support.directives_from_parameter_group(
-                redis_support.synthesized_cache_parameters(self.stack_json)))
+        def _start_aws(self) -> None:
+            self.moto = _Emulator(deployment.endpoint)
 
         def _create_aws_resources(self) -> None:
             # The deployment made them: the bucket must be there, nothing is created.
@@ -216,27 +209,18 @@ def deployed_cluster(deployment: Deployment, workdir: Path):
 
         def resolved_secrets(self, secrets: dict[str, str] | None = None) -> dict[str, str]:
             secrets = self.synthesized_secrets if secrets is None else secrets
-            resolved = {name: harness.resolve_value_from(value_from, self.get_secret_string)
+            resolved = {name: env_contract.resolve_value_from(value_from, self.get_secret_string)
                         for name, value_from in secrets.items()}
             if secrets is self.synthesized_secrets:
                 resolved[CACHE_SECRET] = self.credentials.redis_password
             return resolved
 
-        def replacement_values(self) -> dict[str, str]:
-            # No Google sign-in locally: the redirect URI the harness replaces is not deployed.
-            env = self.synthesized_env
-            self.synthesized_env = {"GOOGLE_REDIRECT_URI": env["WEBUI_URL"], **env}
-            try:
-                return super().replacement_values()
-            finally:
-                self.synthesized_env = env
-
     cluster = DeployedCluster(_DeployedStack(deployment.as_stack()), workdir, replicas=2, stack=STACK)
     # The deployment generated these; the local database and cache take them as RDS and ElastiCache would.
     secrets = {s["name"]: s["valueFrom"] for s in cluster.container["secrets"]}
-    read = lambda name: harness.resolve_value_from(secrets[name], cluster.get_secret_string)  # noqa: E731
+    read = lambda name: env_contract.resolve_value_from(secrets[name], cluster.get_secret_string)  # noqa: E731
     cluster.moto = _Emulator(deployment.endpoint)  # Cluster's AWS clients (secrets, S3) go there
-    cluster.credentials = harness.Credentials(
+    cluster.credentials = env_contract.Credentials(
         app_role=read("AJUDA_DB_USER"), app_password=read("AJUDA_DB_PASSWORD"),
         webui_secret_key=read("WEBUI_SECRET_KEY"), admin_password=read("WEBUI_ADMIN_PASSWORD"),
         gateway_key=read("OPENAI_API_KEYS"))
@@ -269,7 +253,7 @@ def running_pid(local_dir: Path) -> int | None:
 
 def serve(local_dir: Path, directory: Path) -> int:
     """Boot everything, write the state file, run until SIGTERM/SIGINT, stop everything."""
-    from tests.integration import harness
+    from tests.integration import accounts, processes
     from tests.support.tcp_balancer import TcpBalancer
 
     stop = threading.Event()
@@ -278,12 +262,12 @@ def serve(local_dir: Path, directory: Path) -> int:
     state_path = directory / STATE_FILE
     deployment = read_deployment(local_dir)
     print(f"deployed {STACK} in the emulator at {deployment.endpoint}: {sorted(deployment.containers)}", flush=True)
-    cluster = deployed_cluster(deployment, harness.make_workdir(prefix="ajuda-local-app-"))
+    cluster = deployed_cluster(deployment, processes.make_workdir(prefix="ajuda-local-app-"))
     balancer = None
     try:
         cluster.start()
-        balancer = TcpBalancer([(harness.LOCALHOST, r.port) for r in cluster.replicas], port=cluster.site_port).start()
-        status, body = harness.signin_admin(cluster)
+        balancer = TcpBalancer([(processes.LOCALHOST, r.port) for r in cluster.replicas], port=cluster.site_port).start()
+        status, body = accounts.signin_admin(cluster)
         if status != 200:
             raise RuntimeError(f"admin sign-in failed: {status} {body}")
         password_file = directory / "admin-password"

@@ -13,7 +13,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 
-from tests.integration import harness
+from tests.integration import accounts
 
 
 def _users(cluster) -> list[tuple[str, str]]:
@@ -46,13 +46,13 @@ def test_the_operator_is_the_only_user_and_the_admin_before_any_sign_up(cluster)
     assert len(created) == 1, created
     # Its password is the generated secret, resolved from Secrets Manager like the others.
     for index in range(len(cluster.replicas)):
-        status, body = harness.signin_admin(cluster, replica=index)
+        status, body = accounts.signin_admin(cluster, replica=index)
         assert status == 200 and body["role"] == "admin", body
 
 
 def test_the_first_password_sign_up_is_refused_and_no_admin(cluster):
     for replica in cluster.replicas:
-        status, body = harness.signup(replica.url, f"first-{replica.name}@ajudadigital.tl", "F1rst(pass)$+:%#")
+        status, body = accounts.signup(replica.url, f"first-{replica.name}@ajudadigital.tl", "F1rst(pass)$+:%#")
         assert status == 403, (replica.name, body)
     assert [role for _, role in _users(cluster)] == ["admin"]
 

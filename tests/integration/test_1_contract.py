@@ -12,44 +12,44 @@ from urllib.parse import quote, urlsplit
 
 import pytest
 
-from tests.integration import harness
+from tests.integration import env_contract, synthesis
 
 
 @pytest.fixture(scope="module")
 def container(synthesized) -> dict:
-    return harness.container_definition(synthesized)
+    return synthesis.container_definition(synthesized)
 
 
 @pytest.fixture(scope="module")
 def stack_json(synthesized) -> dict:
-    return synthesized.stack(harness.PROD_STACK)
+    return synthesized.stack(synthesis.PROD_STACK)
 
 
 def test_every_synthesized_setting_is_passed_through_or_a_known_replacement(container, stack_json):
     synthesized = {e["name"]: e["value"] for e in container["environment"]}
     unknown = {}
     for name, value in synthesized.items():
-        if name in harness.REPLACEMENTS:
+        if name in env_contract.REPLACEMENTS:
             continue
         try:  # passed through: its value must be known before the process starts
-            harness.resolve_terraform_value(value, stack_json)
-        except harness.UnresolvedReference as exc:
+            synthesis.resolve_terraform_value(value, stack_json)
+        except synthesis.UnresolvedReference as exc:
             unknown[name] = str(exc)
     assert not unknown, f"synthesized settings the harness cannot pass through (add a replacement?): {unknown}"
 
-    stale = set(harness.REPLACEMENTS) - set(synthesized) - harness.PLATFORM_SETTINGS
+    stale = set(env_contract.REPLACEMENTS) - set(synthesized) - env_contract.PLATFORM_SETTINGS
     assert not stale, f"REPLACEMENTS entries the task definition no longer has: {sorted(stale)}"
-    platform_in_task = harness.PLATFORM_SETTINGS & set(synthesized)
+    platform_in_task = env_contract.PLATFORM_SETTINGS & set(synthesized)
     assert not platform_in_task, f"the task definition now sets {platform_in_task}: stop replacing them"
     secrets = {s["name"] for s in container["secrets"]}
-    assert not (secrets & set(harness.REPLACEMENTS)), "a secret is never replaced"
+    assert not (secrets & set(env_contract.REPLACEMENTS)), "a secret is never replaced"
     # The image stand-ins never touch a setting of the task definition.
-    assert not (set(harness.IMAGE_STAND_INS) & (set(synthesized) | secrets))
+    assert not (set(env_contract.IMAGE_STAND_INS) & (set(synthesized) | secrets))
 
 
 def test_replacements_are_only_endpoints_tls_origin_and_credentials():
     """The list stays the short one the issue allows; growing it needs a reason here."""
-    assert set(harness.REPLACEMENTS) == {
+    assert set(env_contract.REPLACEMENTS) == {
         "AJUDA_DB_HOST", "AJUDA_DB_PORT", "AJUDA_DB_SSLMODE",
         "AJUDA_REDIS_HOST", "AJUDA_REDIS_PORT", "AJUDA_REDIS_TLS",
         "WEBUI_URL", "CORS_ALLOW_ORIGIN", "GOOGLE_REDIRECT_URI", "OPENAI_API_BASE_URLS", "RAG_OPENAI_API_BASE_URL",
@@ -59,7 +59,7 @@ def test_replacements_are_only_endpoints_tls_origin_and_credentials():
     # Settings whose production value must reach the app untouched, named to keep them off the list.
     for name in ("ENABLE_SIGNUP", "ENABLE_DB_MIGRATIONS", "PGVECTOR_CREATE_EXTENSION", "STORAGE_PROVIDER",
                  "WEBSOCKET_MANAGER", "ENABLE_PERSISTENT_CONFIG", "OFFLINE_MODE", "DATABASE_POOL_SIZE"):
-        assert name not in harness.REPLACEMENTS
+        assert name not in env_contract.REPLACEMENTS
 
 
 def test_cookie_secure_flags_follow_the_scheme_as_synthesized(container):
@@ -71,8 +71,8 @@ def test_cookie_secure_flags_follow_the_scheme_as_synthesized(container):
 
 
 def test_every_secret_reference_maps_to_a_secret_the_test_creates(container, stack_json):
-    values = harness.secret_values(harness.Credentials(app_role="x"))
-    referenced = {harness.secret_name_of_reference(s["valueFrom"], stack_json) for s in container["secrets"]}
+    values = env_contract.secret_values(env_contract.Credentials(app_role="x"))
+    referenced = {synthesis.secret_name_of_reference(s["valueFrom"], stack_json) for s in container["secrets"]}
     assert referenced == set(values), f"referenced {sorted(referenced)} vs created {sorted(values)}"
 
 
@@ -80,7 +80,7 @@ def test_app_database_secret_is_for_the_role_the_database_stack_creates(synthesi
     import config
     from stacks.database import app_database_access
 
-    prod = next(e for e in config.load(overrides_file="") if e.stack_name == harness.PROD_STACK)
+    prod = next(e for e in config.load(overrides_file="") if e.stack_name == synthesis.PROD_STACK)
     versions = stack_json["resource"]["aws_secretsmanager_secret_version"]
     app = next(v for k, v in versions.items() if k.startswith("app-database-credentials"))
     assert f'"username" = "{app_database_access(prod).role}"' in app["secret_string_wo"]
@@ -95,17 +95,17 @@ def test_value_from_resolution_follows_ecs_semantics():
         seen.append((secret_arn, stage, version))
         return store[secret_arn]
 
-    assert harness.resolve_value_from(arn, get) == store[arn]
-    assert harness.resolve_value_from(arn + ":password::", get) == "p:w@x"
-    assert harness.resolve_value_from(arn + ":port::", get) == "5432"
-    assert harness.resolve_value_from(arn + ":username:AWSCURRENT:", get) == "u"
+    assert env_contract.resolve_value_from(arn, get) == store[arn]
+    assert env_contract.resolve_value_from(arn + ":password::", get) == "p:w@x"
+    assert env_contract.resolve_value_from(arn + ":port::", get) == "5432"
+    assert env_contract.resolve_value_from(arn + ":username:AWSCURRENT:", get) == "u"
     assert seen[-1] == (arn, "AWSCURRENT", None)
     with pytest.raises(ValueError):
-        harness.resolve_value_from(arn + ":password", get)
+        env_contract.resolve_value_from(arn + ":password", get)
 
 
 def test_image_environment_is_read_from_the_dockerfile():
-    env = harness.image_environment()
+    env = env_contract.image_environment()
     assert env["OFFLINE_MODE"] == "true" and env["PGVECTOR_CREATE_EXTENSION"] == "false"
     assert env["ENABLE_DB_MIGRATIONS"] == "false"
 
@@ -127,7 +127,7 @@ def test_running_replicas_have_the_synthesized_environment(cluster):
         children = Path(f"/proc/{replica.process.pid}/task/{replica.process.pid}/children").read_text().split()
         assert children == [], f"{replica.name} has child processes {children}"
         for name, value in cluster.synthesized_env.items():
-            expected = replaced[name] if name in replaced else harness.resolve_terraform_value(value, cluster.stack_json)
+            expected = replaced[name] if name in replaced else synthesis.resolve_terraform_value(value, cluster.stack_json)
             assert env.get(name) == expected, f"{replica.name}: {name}"
         assert env["ENABLE_DB_MIGRATIONS"] == "false" and env["ENABLE_SIGNUP"] == "false"
         # Secrets, resolved from moto as ECS does; the raw passwords are gone (unset by the entrypoint).

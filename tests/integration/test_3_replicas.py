@@ -9,7 +9,7 @@ import time
 import pytest
 import requests
 
-from tests.integration import harness
+from tests.integration import accounts, processes
 from tests.integration.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, UPLOAD_NAME
 
 
@@ -20,7 +20,7 @@ def _auth(token: str) -> dict:
 @pytest.mark.parametrize("path", ["/health", "/health/db", "/ready"])
 def test_both_replicas_are_healthy(cluster, path):
     for replica in cluster.replicas:
-        assert harness.http_status(replica.url + path) == 200, f"{replica.name} {path}\n{replica.log_tail()}"
+        assert processes.http_status(replica.url + path) == 200, f"{replica.name} {path}\n{replica.log_tail()}"
 
 
 def test_every_replica_publishes_the_synthesized_site_settings(cluster, admin):
@@ -38,7 +38,7 @@ def test_first_signup_is_the_admin_and_signup_then_stays_closed(cluster, admin):
     assert admin["role"] == "admin" and admin["email"] == ADMIN_EMAIL
     # ENABLE_SIGNUP=false (prod) applies from the second user on, on every replica.
     for replica in cluster.replicas:
-        status, body = harness.signup(replica.url, f"someone-{replica.name}@example.org", "An0ther(pass)")
+        status, body = accounts.signup(replica.url, f"someone-{replica.name}@example.org", "An0ther(pass)")
         assert status == 403, (replica.name, body)
 
 

@@ -29,7 +29,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.integration import harness
+from tests.integration import processes
 from tests.support import postgres
 from tools import restore_drill
 
@@ -249,11 +249,11 @@ def drill(cluster, admin, uploaded_file):
         env = cluster.compose_environment("restored")
         overrides = restore_drill.drill_task_environment(restored_db.host, str(restored_db.port), restored_bucket)
         env.update({entry["name"]: entry["value"] for entry in overrides})
-        port = harness.free_port()
-        restored_replica = harness.Replica(
+        port = processes.free_port()
+        restored_replica = processes.Replica(
             name="restored", port=port, env=env, workdir=cluster.workdir / "restored",
             stop_timeout=float(cluster.container.get("stopTimeout", 30)),
-            command=["open-webui", "serve", "--host", harness.LOCALHOST, "--port", str(port)])
+            command=["open-webui", "serve", "--host", processes.LOCALHOST, "--port", str(port)])
         restored_replica.start()
         restored_replica.wait_ready(float(cluster.container.get("healthCheck", {}).get("startPeriod", 180)) + 60)
         yield {

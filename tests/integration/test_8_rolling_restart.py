@@ -2,7 +2,7 @@
 
 ECS replaces a task in this order: deregister it from the target group (the ALB sends it nothing new
 and lets what is in flight finish, for at most the synthesized deregistration delay), then SIGTERM,
-then SIGKILL after the synthesized stopTimeout. ``harness.TargetGroup`` plays the target group on
+then SIGKILL after the synthesized stopTimeout. ``load.TargetGroup`` plays the target group on
 loopback; ``Replica.stop`` sends SIGTERM and SIGKILL after the task definition's stopTimeout.
 """
 
@@ -15,7 +15,7 @@ import time
 import pytest
 import requests
 
-from tests.integration import harness
+from tests.integration import load, processes
 
 ROUND_REQUESTS = 400
 CONCURRENCY = 8
@@ -29,16 +29,16 @@ def _deregistration_delay(cluster) -> float:
 
 def test_rolling_restart_under_load_fails_no_request(cluster, admin):
     assert all(r.running for r in cluster.replicas)
-    targets = harness.TargetGroup(cluster.replicas, _deregistration_delay(cluster))
-    results: list[harness.LoadResult] = []
+    targets = load.TargetGroup(cluster.replicas, _deregistration_delay(cluster))
+    results: list[load.LoadResult] = []
     stop = threading.Event()
 
-    def load() -> None:
+    def keep_loading() -> None:
         while not stop.is_set():
-            results.append(harness.run_load(cluster, admin["token"], total=ROUND_REQUESTS, concurrency=CONCURRENCY,
-                                            targets=targets, time_limit=600))
+            results.append(load.run_load(cluster, admin["token"], total=ROUND_REQUESTS, concurrency=CONCURRENCY,
+                                         targets=targets, time_limit=600))
 
-    worker = threading.Thread(target=load, name="rolling-load", daemon=True)
+    worker = threading.Thread(target=keep_loading, name="rolling-load", daemon=True)
     worker.start()
     restarts = {}
     try:
@@ -98,7 +98,7 @@ def test_sigterm_during_a_streamed_answer_still_delivers_all_of_it(cluster, admi
                 stopper = threading.Thread(target=replica.stop, daemon=True)
                 stopper.start()
                 time.sleep(1)
-                assert harness.http_status(replica.url + "/health") == 0, "still accepting new connections"
+                assert processes.http_status(replica.url + "/health") == 0, "still accepting new connections"
     finally:
         bedrock.chunk_delay = previous_delay
     assert stopper is not None and done

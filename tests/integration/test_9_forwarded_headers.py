@@ -13,7 +13,7 @@ import os
 import subprocess
 from pathlib import Path
 
-from tests.integration import harness
+from tests.integration import processes
 from tests.support import missing
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -58,7 +58,7 @@ def test_dockerfile_rewrite_fails_the_build_when_start_sh_changes(tmp_path):
 
 
 def test_open_webuis_uvicorn_trusts_only_alb_subnet_addresses(synthesized):
-    python = harness.owui_python()
+    python = processes.owui_python()
     if not python.exists():
         missing(f"no Open WebUI venv at {python} (bash scripts/integration-env.sh)")
     allowed = prod_forwarded_allow_ips(synthesized)

@@ -93,7 +93,7 @@ def test_the_auth_token_rule_rejects_what_the_old_generator_produced():
 def test_integration_tier_redis_password_is_a_valid_auth_token():
     """CreateReplicationGroup (AuthToken), as above: the integration tier's stand-in token would be
     accepted by ElastiCache, so the tier never proves a password AWS refuses."""
-    from tests.integration.harness import Credentials
+    from tests.integration.env_contract import Credentials
 
     for _ in range(20):
         assert ELASTICACHE_AUTH_TOKEN.fullmatch(Credentials(app_role="openwebui_app").redis_password)

@@ -15,7 +15,8 @@ from moto import mock_aws
 
 from config.environments import PROD
 from tests.support import bucket_history
-from tools import emulator, restore_drill
+from tools import restore_drill
+from tools.emulator import patches
 from tools.restore_drill import (
     DrillError,
     GuardedClient,
@@ -176,9 +177,9 @@ def _client(service: str):
 def make_live_deployment(env=PROD) -> dict:
     """The parts of the application stack the drill reads: instance, versioned bucket, ECS service, drill role.
 
-    The container sets no memory of its own (the task does, like ours): moto needs tools.emulator's patch.
+    The container sets no memory of its own (the task does, like ours): moto needs tools.emulator.patches.
     """
-    emulator.patch_ecs_task_memory()
+    patches.patch_ecs_task_memory()
     ec2, rds, s3, ecs, iam, kms = (_client(s) for s in ("ec2", "rds", "s3", "ecs", "iam", "kms"))
     vpc = ec2.create_vpc(CidrBlock="10.10.0.0/16")["Vpc"]["VpcId"]
     ec2.modify_vpc_attribute(VpcId=vpc, EnableDnsHostnames={"Value": True})  # as modules/network.py
@@ -332,7 +333,7 @@ def test_the_command_names_an_unknown_environment(capsys):
 @mock_aws
 def test_the_emulator_patch_lets_a_versioned_bucket_with_delete_markers_be_emptied():
     """What `cdktf destroy` (force_destroy) does to the documents bucket after the drill's tests."""
-    emulator.patch_s3_delete_marker()
+    patches.patch_s3_delete_marker()
     s3 = _client("s3")
     s3.create_bucket(Bucket="emptied")
     s3.put_bucket_versioning(Bucket="emptied", VersioningConfiguration={"Status": "Enabled"})
