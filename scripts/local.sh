@@ -6,8 +6,9 @@
 #   bash scripts/local.sh up       # set up, start the emulator, deploy, print the outputs
 #   bash scripts/local.sh plan     # a fresh plan of the deployed stack (exit 2 = changes)
 #   bash scripts/local.sh down     # destroy both stacks and stop the emulator (and the app)
-#   bash scripts/local.sh app      # run the app: 2 Open WebUI replicas, the model gateway and a Bedrock
-#                                  # stand-in (tests/integration/local_app.py); prints the URL to open
+#   bash scripts/local.sh app      # after `up`: run the deployed app (its task definitions, secrets and
+#                                  # bucket from the emulator): 2 Open WebUI replicas, the model gateway,
+#                                  # a Bedrock stand-in (tests/integration/local_app.py); prints the URL
 #
 # Everything it creates lives under .local/ (AJUDA_LOCAL_DIR): the emulator's log, the
 # synthesized stacks (.local/cdktf.out, apart from the repository's cdktf.out), the bootstrap
@@ -102,14 +103,17 @@ plan() {
 
 app() {
   ensure_venv
-  bash "$AJUDA_ROOT/scripts/integration-env.sh" >/dev/null
-  (cd "$AJUDA_ROOT" && python -m tests.integration.local_app start --dir "$LOCAL_DIR/app")
+  AJUDA_EMULATOR_ENDPOINT="$(emulator_endpoint)" && [ -f "$LOCAL_DIR/outputs.json" ] \
+    || die "nothing deployed to run: bash scripts/local.sh up first"
+  export AJUDA_EMULATOR_ENDPOINT
+  eval "$(bash "$AJUDA_ROOT/scripts/integration-env.sh")"
+  (cd "$AJUDA_ROOT" && python -m tests.integration.local_app start --local-dir "$LOCAL_DIR")
 }
 
 down() {
   steps_begin down
   setup
-  (cd "$AJUDA_ROOT" && python -m tests.integration.local_app stop --dir "$LOCAL_DIR/app")
+  (cd "$AJUDA_ROOT" && python -m tests.integration.local_app stop --local-dir "$LOCAL_DIR")
   if ! AJUDA_EMULATOR_ENDPOINT="$(emulator_endpoint)"; then
     log "the emulator is not running: nothing to destroy"
     return 0

@@ -14,6 +14,7 @@ import boto3
 import pytest
 
 from tests.emulator import local_sh_output
+from tests.integration import local_app
 from tools.emulator import server as emulator
 
 STACK = "ajuda-local"
@@ -208,6 +209,7 @@ def test_destroy_leaves_nothing_of_the_stack(deployment):
 def test_teardown_command_destroys_the_bootstrap_and_stops_the_emulator(deployment):
     local_dir, endpoint = deployment["local_dir"], deployment["endpoint"]
     assert aws("s3", endpoint).list_buckets()["Buckets"]
+    app_pid = local_app.running_pid(local_dir)  # test_up_then_app.py leaves `local.sh app` running
     before = len(deployment["log"].read_text())
     down = deployment["local_sh"]("down")
     deployment["state"]["down"] = True
@@ -216,3 +218,4 @@ def test_teardown_command_destroys_the_bootstrap_and_stops_the_emulator(deployme
     (bootstrap_state,) = (local_dir / "state").glob("*.tfstate")
     assert json.loads(bootstrap_state.read_text())["resources"] == []
     assert emulator.running_endpoint(local_dir / "moto") is None, "the emulator still runs after local.sh down"
+    assert app_pid is None or not local_app.alive(app_pid), "the app still runs after local.sh down"

