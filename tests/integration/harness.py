@@ -345,7 +345,7 @@ class Cluster:
             result = subprocess.run(
                 ["sh", str(ENTRYPOINT), *command], check=False, env=env, cwd=str(self.workdir / "migration"),
                 stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, timeout=timeout,
-                start_new_session=True, check=False,
+                start_new_session=True,
             )
         if result.returncode != 0:
             raise RuntimeError(f"migration task failed ({result.returncode}):\n"
