@@ -53,7 +53,9 @@ discover_provider_mirror() {
     export AJUDA_PROVIDER_MIRROR="$cached"
     return 0
   fi
-  binary="$(find / -path /proc -prune -o -name 'terraform-provider-aws_*' -type f -print 2>/dev/null | head -n 1)"
+  # Only an executable of real size: test fixtures leave empty look-alikes under /tmp.
+  binary="$(find / -path /proc -prune -o -name 'terraform-provider-aws_*' -type f -perm -u=x -size +1M -print 2>/dev/null \
+    | head -n 1)"
   # <root>/registry.terraform.io/hashicorp/aws/<version>/<os_arch>/terraform-provider-aws_...
   found="$(dirname "$(dirname "$(dirname "$(dirname "$(dirname "$(dirname "${binary:-/}")")")")")")"
   if [ -n "$binary" ] && _holds_aws_provider "$found"; then
