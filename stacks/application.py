@@ -79,7 +79,7 @@ class ApplicationStack(TerraformStack):
                                                     client_security_group_id=app_group.id, kms_key_arn=key.arn))
 
         secrets = self._application_secrets(env, name, key.arn)
-        gateway = self._model_gateway(env, name, account_id, key.arn, network, app_group.id)
+        gateway, gateway_images = self._model_gateway(env, name, account_id, key.arn, network, app_group.id)
         settings = open_webui.OpenWebUISettings(
             public_url=load_balancer.public_url,
             aws_region=env.region,
@@ -180,7 +180,7 @@ class ApplicationStack(TerraformStack):
             # `aws ecs run-task --overrides` for the one-off migration run of a release (README).
             "migration_overrides": json.dumps({"containerOverrides": [
                 open_webui.migration_container_override(CONTAINER_NAME)]}),
-            "gateway_ecr_repository_url": self.gateway_repository_url,
+            "gateway_ecr_repository_url": gateway_images.repository_url,
             "gateway_task_definition_arn": gateway.task_definition_arn,
             "gateway_url": gateway.base_url,
         }
@@ -190,7 +190,7 @@ class ApplicationStack(TerraformStack):
             TerraformOutput(self, output_name, value=value)
 
     def _model_gateway(self, env: EnvironmentConfig, name: str, account_id: str, kms_key_arn: str,
-                       network: Network, app_group_id: str) -> Gateway:
+                       network: Network, app_group_id: str) -> tuple[Gateway, Registry]:
         """LiteLLM in front of Bedrock, with its own key, image repository and log group."""
         key = Secret(self, "model-gateway-key", SecretProps(
             name=f"{name}/model-gateway-key", kms_key_arn=kms_key_arn, generated_length=48,
@@ -206,8 +206,7 @@ class ApplicationStack(TerraformStack):
             image=f"{registry.repository_url}:{env.gateway.image_tag}", repository_arn=registry.repository_arn,
             kms_key_arn=kms_key_arn, master_key_secret_arn=key.arn, log_retention_days=env.service.log_retention_days,
             drain_seconds=env.service.drain_seconds))
-        self.gateway_repository_url = registry.repository_url
-        return gateway
+        return gateway, registry
 
     @staticmethod
     def _model_settings(env: EnvironmentConfig, gateway: Gateway) -> dict:
