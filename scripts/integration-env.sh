@@ -118,25 +118,6 @@ ensure_client_packages() {
   echo "$stamp" > "$venv/.integration-clients-stamp"
 }
 
-# uv reads no pip configuration: the machine's pip settings (constraints, find-links, indexes;
-# files and PIP_* variables alike) become uv options, so both resolve the same versions.
-uv_pip_options() {
-  local key value item
-  while IFS='=' read -r key value; do
-    value="${value#\'}"
-    value="${value%\'}"
-    for item in $value; do
-      case "$key" in
-        *.constraint) printf '%s\n' --constraint "$item" ;;
-        *.find-links) printf '%s\n' --find-links "$item" ;;
-        *.index-url) printf '%s\n' --index-url "$item" ;;
-        # pip skips an extra index whose folder is absent (with a warning); uv would fail on it.
-        *.extra-index-url) if [[ "$item" != file://* || -d "${item#file://}" ]]; then printf '%s\n' --extra-index-url "$item"; fi ;;
-      esac
-    done
-  done < <("$AJUDA_ROOT/.venv/bin/pip" config list 2>/dev/null)
-}
-
 ensure_openwebui_venv() {
   local stamp base
   stamp="$(printf '%s\n' "${OWUI_REQUIREMENTS[@]}" | sha256sum | cut -c1-16)"

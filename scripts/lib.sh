@@ -9,6 +9,25 @@ export PIP_DISABLE_PIP_VERSION_CHECK=1
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 
+# uv reads no pip configuration: the machine's pip settings (constraints, find-links, indexes;
+# files and PIP_* variables alike) become uv options, so both resolve the same versions.
+uv_pip_options() {
+  local key value item
+  while IFS='=' read -r key value; do
+    value="${value#\'}"
+    value="${value%\'}"
+    for item in $value; do
+      case "$key" in
+        *.constraint) printf '%s\n' --constraint "$item" ;;
+        *.find-links) printf '%s\n' --find-links "$item" ;;
+        *.index-url) printf '%s\n' --index-url "$item" ;;
+        # pip skips an extra index whose folder is absent (with a warning); uv would fail on it.
+        *.extra-index-url) if [[ "$item" != file://* || -d "${item#file://}" ]]; then printf '%s\n' --extra-index-url "$item"; fi ;;
+      esac
+    done
+  done < <("$AJUDA_ROOT/.venv/bin/pip" config list 2>/dev/null)
+}
+
 # Python virtualenv with the pinned packages; reused when requirements have not changed.
 ensure_venv() {
   local venv="$AJUDA_ROOT/.venv" stamp
@@ -18,8 +37,13 @@ ensure_venv() {
     python3.11 -m venv "$venv" 2>/dev/null || python3 -m venv "$venv"
   fi
   if [ "$(cat "$venv/.requirements-stamp" 2>/dev/null)" != "$stamp" ]; then
-    log "installing Python packages (requirements-dev.txt)"
-    "$venv/bin/pip" install --quiet -r "$AJUDA_ROOT/requirements-dev.txt"
+    log "installing Python packages (requirements-dev.txt, with the pinned uv: ~1 min instead of pip's ~2)"
+    "$venv/bin/pip" install -qq "$(grep '^uv==' "$AJUDA_ROOT/requirements-dev.txt")" || die "pip install uv failed"
+    local options
+    mapfile -t options < <(uv_pip_options)
+    # unsafe-best-match: pip's rule, the highest version across all indexes.
+    "$venv/bin/uv" pip install --quiet --python "$venv/bin/python" --index-strategy unsafe-best-match \
+      ${options[@]+"${options[@]}"} -r "$AJUDA_ROOT/requirements-dev.txt" || die "installing requirements-dev.txt failed"
     echo "$stamp" > "$venv/.requirements-stamp"
   fi
   export PATH="$venv/bin:$PATH"
