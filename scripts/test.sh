@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Set up and run every test tier (unit, validate, entrypoint, emulator, integration) in one pytest
-# process, and the linters (ruff, mypy, checkov on every synthesized stack, hadolint, shellcheck, actionlint).
+# Set up and run every test tier (unit, validate, entrypoint, emulator, integration) in two pytest
+# processes (the emulator tier beside the rest), and the linters (ruff, mypy, checkov on every synthesized stack, hadolint, shellcheck, actionlint).
 #
 #   bash scripts/test.sh                    # everything
 #   bash scripts/test.sh tests/unit         # one tier (arguments go to pytest; linters are skipped)
@@ -68,10 +68,21 @@ export AJUDA_INSTALL_STATUS_FILE="$work/venvs-status"
   echo "$status" > "$AJUDA_INSTALL_STATUS_FILE"
 ) &
 
-log "running the test tiers"
+# The emulator tier spends most of its ~12 min waiting on the AWS provider's fixed polls (RDS,
+# load balancer, S3 lifecycle), so it runs in a second pytest process beside the other tiers
+# (~10 min): each process has its own servers, ports and --basetemp. Its log follows pytest's.
+log "running the test tiers (the emulator tier beside the others; its log comes after)"
+python -m pytest -p tests.support.install_wait -ra --durations=15 --basetemp "$work/pytest-emulator" \
+  tests/emulator > "$work/emulator.log" 2>&1 &
+emulator_job=$!
 tests_status=0
-python -m pytest -p tests.support.install_wait -ra --durations=25 \
-  tests/unit tests/validate tests/entrypoint tests/emulator tests/integration || tests_status=$?
+python -m pytest -p tests.support.install_wait -ra --durations=25 --basetemp "$work/pytest" \
+  tests/unit tests/validate tests/entrypoint tests/integration || tests_status=$?
+emulator_status=0
+wait "$emulator_job" || emulator_status=$?
+log "the emulator tier (ran beside the others)"
+cat "$work/emulator.log"
+[ "$emulator_status" -eq 0 ] || tests_status=$emulator_status
 
 log "the integration tier's virtualenvs (installed during the tests)"
 cat "$work/venvs.log"

@@ -23,6 +23,9 @@ from tests.integration import chat, local_app
 from tests.support import bedrock_standin as bs
 from tests.support.cdktf_project import ROOT
 
+# scripts/test.sh runs this tier while the Open WebUI and gateway venvs install: the app waits for them.
+pytestmark = pytest.mark.integration_venvs
+
 URL_LINE = re.compile(r"^(http://localhost:\d+)$", re.MULTILINE)
 
 

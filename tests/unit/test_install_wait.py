@@ -36,3 +36,11 @@ def test_only_the_unit_and_validate_tiers_run_before_the_install_ends():
     assert install_wait.TIERS_WITHOUT_THE_VENVS == ("unit", "validate")
     assert {p.name for p in install_wait.TESTS.iterdir() if p.is_dir() and (p / "__init__.py").exists()} >= {
         "unit", "validate", "entrypoint", "emulator", "integration"}
+
+
+def test_the_emulator_tier_waits_only_where_it_boots_the_app():
+    """The emulator tier deploys to moto while the venvs install; `local.sh app` needs them."""
+    from tests.emulator import test_up_then_app
+
+    marks = test_up_then_app.pytestmark
+    assert any(mark.name == install_wait.VENVS_MARKER for mark in (marks if isinstance(marks, list) else [marks]))
